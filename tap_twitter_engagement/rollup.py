@@ -1,0 +1,266 @@
+"""Engagement API JSON to typed rows, and exact sums at the grain the user asked for.
+
+The API only sums within one request (at most 25 tweets and 28 days), so any output grain
+coarser than "per tweet, per day" must be added up by the tap across batches and windows. The
+tap therefore always requests the finest grain it needs (tweet, type, day[, hour]) and derives
+every output grouping from those canonical rows here, with integer arithmetic only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tap_twitter_engagement.errors import ConfigError
+from tap_twitter_engagement.metrics import HISTORICAL_METRICS
+
+#: API ``group_by`` value -> record column, in canonical order.
+COLUMNS: dict[str, str] = {
+    "tweet.id": "tweet_id",
+    "engagement.type": "engagement_type",
+    "engagement.day": "engagement_date",
+    "engagement.hour": "engagement_hour",
+}
+
+#: What the tap requests from the API; every output grouping is derived from one of these.
+CANONICAL_DAILY: tuple[str, ...] = ("tweet.id", "engagement.type", "engagement.day")
+CANONICAL_HOURLY: tuple[str, ...] = (*CANONICAL_DAILY, "engagement.hour")
+
+COUNT_COLUMN = "engagement_count"
+
+_DIGITS = re.compile(r"[0-9]+")
+_DAY_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_HOUR_KEY = re.compile(r"[0-9]{1,2}")
+_METRIC_RANK = {name: i for i, name in enumerate(HISTORICAL_METRICS)}
+
+Record = dict[str, str | int]
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalRow:
+    """One leaf of a canonical response: a count for one tweet, metric, day and maybe hour."""
+
+    tweet_id: str
+    engagement_type: str
+    day: date
+    hour: int | None
+    count: int
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _count(value: Any, where: str) -> int:
+    """Parse a leaf count: the API sends strings, but one documented example is a bare int."""
+    if isinstance(value, bool):
+        pass  # JSON true/false is never a count, even though bool is an int in Python.
+    elif isinstance(value, int):
+        if value >= 0:
+            return value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    raise ValueError(f"{where}: count {value!r} is not a non-negative whole number")
+
+
+def _mapping(value: Any, where: str, expected: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: expected an object of {expected}, got {value!r}")
+    return value
+
+
+def _day(key: Any, where: str) -> date:
+    if isinstance(key, str) and _DAY_KEY.fullmatch(key):
+        try:
+            return date.fromisoformat(key)
+        except ValueError:
+            pass
+    raise ValueError(f"{where}: {key!r} is not a YYYY-MM-DD day")
+
+
+def _hour(key: Any, where: str) -> int:
+    if isinstance(key, str) and _HOUR_KEY.fullmatch(key) and int(key) <= 23:
+        return int(key)
+    raise ValueError(f"{where}: {key!r} is not an hour 00..23")
+
+
+def _tweet_order(tweet_id: str) -> tuple[int, int, str]:
+    """Numeric IDs by value (so "10" follows "9"), anything else afterwards by text."""
+    if _DIGITS.fullmatch(tweet_id):
+        return (0, int(tweet_id), tweet_id)
+    return (1, 0, tweet_id)
+
+
+def _metric_order(name: str) -> tuple[int, str]:
+    """The API's metric-table order, which is how users read these metrics; unknowns last."""
+    return (_METRIC_RANK.get(name, len(_METRIC_RANK)), name)
+
+
+def _canonical_order(row: CanonicalRow) -> tuple[Any, ...]:
+    return (
+        _tweet_order(row.tweet_id),
+        _metric_order(row.engagement_type),
+        row.day,
+        -1 if row.hour is None else row.hour,
+    )
+
+
+def flatten(grouping: Mapping[str, Any], hourly: bool) -> Iterator[CanonicalRow]:
+    """Rows of one canonical grouping object (the value under the grouping's name).
+
+    Output is sorted so that reruns emit identical streams regardless of JSON key order.
+    Missing day or hour keys simply produce no row; anything that is not a count is an error,
+    because silently skipping it would make every sum built from it wrong.
+    """
+    rows: list[CanonicalRow] = []
+    for tweet_id, metrics in _mapping(grouping, "grouping", "tweet IDs").items():
+        by_metric = _mapping(metrics, f"tweet {tweet_id}", "metrics")
+        for metric, days in by_metric.items():
+            where = f"tweet {tweet_id} metric {metric}"
+            for day_key, value in _mapping(days, where, "days").items():
+                day = _day(day_key, where)
+                day_where = f"{where} day {day_key}"
+                if not hourly:
+                    rows.append(CanonicalRow(tweet_id, metric, day, None, _count(value, day_where)))
+                    continue
+                for hour_key, count in _mapping(value, day_where, "hours").items():
+                    hour = _hour(hour_key, day_where)
+                    rows.append(
+                        CanonicalRow(
+                            tweet_id,
+                            metric,
+                            day,
+                            hour,
+                            _count(count, f"{day_where} hour {hour_key}"),
+                        )
+                    )
+    rows.sort(key=_canonical_order)
+    return iter(rows)
+
+
+# --- output grouping -----------------------------------------------------------------------------
+
+
+def validate_group_by(group_by: Sequence[str]) -> tuple[str, ...]:
+    """Check an output ``group_by`` setting; return it as a tuple."""
+    allowed = ", ".join(COLUMNS)
+    if isinstance(group_by, str) or not isinstance(group_by, Sequence):
+        raise ConfigError(
+            "group_by", f"{group_by!r} is not a list; use a list such as ['tweet.id']"
+        )
+    if not group_by:
+        raise ConfigError("group_by", f"the list is empty; use one or more of {allowed}")
+    unknown = [g for g in group_by if g not in COLUMNS]
+    if unknown:
+        raise ConfigError(
+            "group_by", f"{unknown[0]!r} is not supported; use one or more of {allowed}"
+        )
+    if len(set(group_by)) != len(group_by):
+        raise ConfigError("group_by", "a value appears twice; list each value at most once")
+    return tuple(group_by)
+
+
+def key_columns(group_by: Sequence[str]) -> list[str]:
+    """Record columns of the output key, in ``group_by`` order."""
+    return [COLUMNS[g] for g in validate_group_by(group_by)]
+
+
+def needs_hours(group_by: Sequence[str]) -> bool:
+    """Whether the tap must request the hourly canonical grain."""
+    return "engagement.hour" in validate_group_by(group_by)
+
+
+def streams_directly(group_by: Sequence[str]) -> bool:
+    """Whether each response can be emitted on its own, without cross-request state.
+
+    With both tweet and day in the key, all inputs of an output row come from one ID batch
+    (IDs are deduplicated) and one window (windows start at midnight), so no other response
+    can add to it.
+    """
+    g = validate_group_by(group_by)
+    return "tweet.id" in g and "engagement.day" in g
+
+
+def row_key(row: CanonicalRow, group_by: Sequence[str]) -> tuple[Any, ...]:
+    """The output key of a canonical row, in ``group_by`` order."""
+    key: list[Any] = []
+    for g in group_by:
+        if g == "tweet.id":
+            key.append(row.tweet_id)
+        elif g == "engagement.type":
+            key.append(row.engagement_type)
+        elif g == "engagement.day":
+            key.append(row.day)
+        elif g == "engagement.hour":
+            if row.hour is None:
+                raise ValueError("group_by has engagement.hour but the row is daily")
+            key.append(row.hour)
+        else:
+            raise ValueError(f"unsupported group_by value {g!r}")
+    return tuple(key)
+
+
+_ORDER_BY_KIND = {
+    "tweet.id": _tweet_order,
+    "engagement.type": _metric_order,
+    "engagement.day": lambda day: day,
+    "engagement.hour": lambda hour: hour,
+}
+
+
+def _key_order(group_by: Sequence[str]) -> Any:
+    orders = [_ORDER_BY_KIND[g] for g in group_by]
+    return lambda key: tuple(order(part) for order, part in zip(orders, key, strict=True))
+
+
+def to_record(row_key: tuple[Any, ...], columns: Sequence[str], count: int) -> Record:
+    """A Singer record for one output key: JSON-ready, so dates become ISO strings."""
+    record: Record = {
+        column: part.isoformat() if isinstance(part, date) else part
+        for column, part in zip(columns, row_key, strict=True)
+    }
+    record[COUNT_COLUMN] = count
+    return record
+
+
+class Rollup:
+    """Exact integer sums per output key across any number of responses.
+
+    Holds one int per distinct output key, never the canonical rows themselves.
+    """
+
+    def __init__(self, group_by: Sequence[str]) -> None:
+        self.group_by = validate_group_by(group_by)
+        self.columns = [COLUMNS[g] for g in self.group_by]
+        self._sums: dict[tuple[Any, ...], int] = {}
+
+    def add(self, rows: Iterable[CanonicalRow]) -> None:
+        """Add the counts of ``rows`` to their output keys."""
+        sums = self._sums
+        for row in rows:
+            key = row_key(row, self.group_by)
+            sums[key] = sums.get(key, 0) + row.count
+
+    def __len__(self) -> int:
+        return len(self._sums)
+
+    def records(self) -> Iterator[Record]:
+        """Records in key order (tweets numerically, metrics in table order, time ascending)."""
+        for key in sorted(self._sums, key=_key_order(self.group_by)):
+            yield to_record(key, self.columns, self._sums[key])
+
+
+def direct_records(rows: Iterable[CanonicalRow], group_by: Sequence[str]) -> Iterator[Record]:
+    """Records for the rows of ONE response, for groupings where ``streams_directly`` holds.
+
+    Sums within the response (when the key drops type or hour) and yields exactly what a
+    ``Rollup`` fed only this response would. Refuses other groupings, where emitting per
+    response would split one output key into several partial records.
+    """
+    if not streams_directly(group_by):
+        raise ValueError(f"group_by {list(group_by)} needs a Rollup across responses")
+    rollup = Rollup(group_by)
+    rollup.add(rows)
+    return rollup.records()

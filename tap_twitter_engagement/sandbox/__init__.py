@@ -1,0 +1,30 @@
+"""A local emulator of the X Enterprise Engagement API, for tests, the demo and benchmarks.
+
+It shares no code with the tap except the metric names, so it can catch the tap's mistakes.
+"""
+
+from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
+from tap_twitter_engagement.sandbox.model import ExpectedRow, SandboxModel, Tweet, User
+from tap_twitter_engagement.sandbox.oauth import Credentials
+from tap_twitter_engagement.sandbox.server import (
+    FAULT_KINDS,
+    Faults,
+    LoggedRequest,
+    Sandbox,
+    running_sandbox,
+)
+
+__all__ = [
+    "FAULT_KINDS",
+    "ApiError",
+    "Behaviour",
+    "Credentials",
+    "ExpectedRow",
+    "Faults",
+    "LoggedRequest",
+    "Sandbox",
+    "SandboxModel",
+    "Tweet",
+    "User",
+    "running_sandbox",
+]

@@ -1,0 +1,184 @@
+"""``tap-twitter-engagement-sandbox``: run the Engagement API emulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tap_twitter_engagement.sandbox.engagement import Behaviour
+from tap_twitter_engagement.sandbox.server import Faults, Sandbox
+
+
+def _rate(value: str) -> float:
+    rate = float(value)
+    if not 0 <= rate <= 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a fraction between 0 and 1")
+    return rate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tap-twitter-engagement-sandbox",
+        description="A local emulator of the X Enterprise Engagement API (and the v2 endpoints "
+        "tap-twitter-engagement needs). Sandbox-only credentials; no real data.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    add("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    add("--seed", type=int, default=42, help="seed of the account, tweets, counts, credentials")
+    add("--tweets", type=int, default=120, help="number of tweets in the model (default 120)")
+    add("--config-out", type=Path, help="also write a ready tap config (JSON) to this path")
+    add(
+        "--rate-limit-per-minute",
+        type=int,
+        default=6000,
+        help="Engagement API requests per endpoint and minute (0 = unlimited; default 6000)",
+    )
+    add(
+        "--v2-rate-limit-per-minute",
+        type=int,
+        default=900,
+        help="v2 requests per endpoint and minute (default 900)",
+    )
+    faults = parser.add_argument_group("faults")
+    faults.add_argument("--latency-ms", type=int, default=0, help="added latency per request")
+    faults.add_argument(
+        "--fail-rate", type=_rate, default=0.0, help="fraction of API requests answered 500/502/503"
+    )
+    faults.add_argument(
+        "--reset-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of responses whose connection is reset mid-body",
+    )
+    faults.add_argument(
+        "--truncate-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of 200 responses whose JSON is cut short",
+    )
+    faults.add_argument(
+        "--garbage-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of 200 responses with a non-JSON (HTML) body",
+    )
+    faults.add_argument(
+        "--burst-429-every",
+        type=int,
+        default=0,
+        help="every Nth API request starts a burst of 429s (0 = never)",
+    )
+    faults.add_argument("--burst-429-length", type=int, default=3, help="429s per burst")
+    faults.add_argument(
+        "--burst-429-seconds",
+        type=float,
+        default=1.0,
+        help="reset a burst's 429s announce, in seconds",
+    )
+    faults.add_argument(
+        "--burst-429-header",
+        default="per-minute",
+        choices=("per-minute", "retry-after", "rate-limit", "none"),
+        help="header a burst's 429 names its reset in",
+    )
+    behaviour = parser.add_argument_group("behaviour where the sources disagree")
+    behaviour.add_argument(
+        "--history-floor",
+        choices=("365d", "2014"),
+        default="365d",
+        help="historical serves the last 365 days, or since 2014-09-01",
+    )
+    behaviour.add_argument(
+        "--accept-numeric-ids", action="store_true", help="accept tweet ids sent as JSON numbers"
+    )
+    behaviour.add_argument(
+        "--numeric-counts",
+        action="store_true",
+        help="send counts as bare JSON numbers instead of strings",
+    )
+    behaviour.add_argument(
+        "--hour-without-day",
+        choices=("profile", "dated"),
+        default="profile",
+        help="engagement.hour without engagement.day: hour-of-day profile, or keep a day level",
+    )
+    behaviour.add_argument(
+        "--forbidden-message",
+        choices=("author", "plain", "none"),
+        default="author",
+        help="how a 403 for other authors' tweets names them",
+    )
+    behaviour.add_argument(
+        "--unsupported-video-views",
+        choices=("omit", "zero"),
+        default="omit",
+        help="video_views of video tweets older than 1800 days",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sandbox = Sandbox(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        tweets=args.tweets,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        v2_rate_limit_per_minute=args.v2_rate_limit_per_minute,
+        faults=Faults(
+            latency_ms=args.latency_ms,
+            fail_rate=args.fail_rate,
+            reset_rate=args.reset_rate,
+            truncate_rate=args.truncate_rate,
+            garbage_rate=args.garbage_rate,
+            burst_429_every=args.burst_429_every,
+            burst_429_length=args.burst_429_length,
+            burst_429_seconds=args.burst_429_seconds,
+            burst_429_header=args.burst_429_header,
+        ),
+        behaviour=Behaviour(
+            history_floor=args.history_floor,
+            accept_numeric_ids=args.accept_numeric_ids,
+            numeric_counts=args.numeric_counts,
+            hour_without_day=args.hour_without_day,
+            forbidden_message=args.forbidden_message,
+            unsupported_video_views=args.unsupported_video_views,
+        ),
+    )
+    sandbox.start()
+    config = sandbox.tap_config()
+    if args.config_out:
+        args.config_out.write_text(json.dumps(config, indent=2) + "\n")
+    user = sandbox.model.user
+    lines = [
+        f"Engagement API sandbox listening on {sandbox.base_url}",
+        f"account: @{user.username} (user id {user.id}), {len(sandbox.model.tweets)} tweets",
+        "sandbox-only credentials (they work nowhere else):",
+        *(
+            f"  {key}: {value}"
+            for key, value in config.items()
+            if key.endswith(("key", "secret", "token"))
+        ),
+        f"  bearer_token: {sandbox.credentials.bearer_token}",
+    ]
+    if args.config_out:
+        lines.append(f"tap config written to {args.config_out}")
+    lines.append("Press Ctrl+C to stop.")
+    print("\n".join(lines), flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    sandbox.stop()
+    print("sandbox stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,474 @@
+"""The sandbox's data model: one account, its tweets, and a count for every (tweet, metric, hour).
+
+Every count is a pure function of the model's seed, the tweet, the metric and the UTC hour, so any
+request over any window and any grouping has exactly one expected answer, and tests can compute
+it here without HTTP. Counts are integers built with integer arithmetic only, so the answer is the
+same on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+
+from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+#: Twitter's snowflake epoch (ms), so tweet ids sort by creation time like real ones.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+#: Days after creation during which a tweet still gathers engagement.
+ACTIVE_DAYS = 540
+#: Tweets older than this many days get no impressions/engagements from /totals.
+TOTALS_RECENT_DAYS = 90
+#: Video tweets older than this many days get no video views.
+VIDEO_VIEWS_MAX_AGE_DAYS = 1800
+
+#: Per-mille of a day's impressions that each metric amounts to (before jitter).
+_RATIO_PER_MILLE: dict[str, int] = {
+    "impressions": 1000,
+    "engagements": 38,
+    "favorites": 14,
+    "retweets": 3,
+    "replies": 2,
+    "video_views": 160,
+    "media_views": 90,
+    "media_engagements": 11,
+    "url_clicks": 6,
+    "hashtag_clicks": 1,
+    "detail_expands": 17,
+    "permalink_clicks": 2,
+    "app_install_attempts": 0,
+    "app_opens": 1,
+    "email_tweet": 0,
+    "user_follows": 1,
+    "user_profile_clicks": 4,
+}
+#: Relative weight of each UTC hour of the day (a diurnal curve peaking in the afternoon).
+_HOUR_WEIGHTS: tuple[int, ...] = (
+    3,
+    2,
+    2,
+    1,
+    1,
+    1,
+    2,
+    3,
+    5,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    12,
+    11,
+    10,
+    9,
+    8,
+    7,
+    6,
+    5,
+    4,
+)
+_HOUR_WEIGHT_SUM = sum(_HOUR_WEIGHTS)
+
+
+def _mix(*parts: object) -> int:
+    """A stable 64-bit hash of the parts (``hash()`` is salted per process, so it won't do)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def snowflake(created_at: datetime, sequence: int) -> str:
+    """A tweet id in Twitter's snowflake layout for a creation time."""
+    ms = int(created_at.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS
+    return str((ms << 22) | (sequence & 0x3FFFFF))
+
+
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the UTC hour containing ``moment``."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    """The first hour boundary at or after ``moment``."""
+    floored = floor_hour(moment)
+    return floored if floored == moment else floored + HOUR
+
+
+@dataclass(frozen=True)
+class User:
+    """An account known to the sandbox."""
+
+    id: str
+    username: str
+    name: str
+    protected: bool = False
+
+
+@dataclass(frozen=True)
+class Tweet:
+    """A tweet of the model with the flags that decide how the API treats it."""
+
+    id: str
+    author_id: str
+    created_at: datetime
+    text: str
+    lang: str = "en"
+    conversation_id: str = ""
+    is_retweet: bool = False
+    is_reply: bool = False
+    has_video: bool = False
+    deleted: bool = False
+    protected: bool = False
+
+    @property
+    def created_hour(self) -> datetime:
+        return floor_hour(self.created_at)
+
+
+@dataclass(frozen=True)
+class ExpectedRow:
+    """One row of a rolled-up answer: the group-by key values and the summed count."""
+
+    key: tuple[str | int, ...]
+    count: int
+
+
+@dataclass
+class SandboxModel:
+    """A deterministic account with ``tweet_count`` tweets of mixed kinds, anchored at midnight.
+
+    ``anchor`` is the instant the newest tweets lead up to; by default the start of the current
+    UTC day, so a sandbox restarted on the same day serves the same tweets and ids.
+    """
+
+    seed: int = 42
+    tweet_count: int = 120
+    anchor: datetime | None = None
+    user: User = field(init=False)
+    other_user: User = field(init=False)
+    protected_user: User = field(init=False)
+    tweets: list[Tweet] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.anchor is None:
+            now = datetime.now(UTC)
+            self.anchor = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.anchor = self.anchor.astimezone(UTC)
+        rng = random.Random(self.seed)
+        self.user = User(
+            id=str(1_500_000_000_000_000_000 + self.seed),
+            username="sandbox_brand",
+            name="Sandbox Brand",
+        )
+        self.other_user = User(
+            id=str(1_600_000_000_000_000_000 + self.seed),
+            username="someone_else",
+            name="Someone Else",
+        )
+        self.protected_user = User(
+            id=str(1_700_000_000_000_000_000 + self.seed),
+            username="private_brand",
+            name="Private Brand",
+            protected=True,
+        )
+        self.tweets = self._generate(rng)
+        self._by_id = {tweet.id: tweet for tweet in self.tweets}
+        self._rank = {tweet.id: index for index, tweet in enumerate(self.tweets)}
+
+    # ------------------------------------------------------------------ tweets
+    def _generate(self, rng: random.Random) -> list[Tweet]:
+        """Tweets spread over five years, most of them recent, a few of every special kind."""
+        anchor = self.anchor or datetime.now(UTC)
+        tweets: list[Tweet] = []
+        n = self.tweet_count
+        for index in range(n):
+            # 70 % in the last 90 days, 20 % in 90..365 days, 10 % older (up to ~5.3 years).
+            bucket = index % 10
+            if bucket < 7:
+                age_hours = rng.randint(1, 90 * 24 - 1)
+            elif bucket < 9:
+                age_hours = rng.randint(90 * 24 + 1, 365 * 24 - 1)
+            else:
+                age_hours = rng.randint(365 * 24 + 1, 1950 * 24)
+            if index % 40 == 11:  # always some video tweets past the 1800-day video_views limit
+                age_hours = rng.randint(1820 * 24, 1950 * 24)
+            created = anchor - timedelta(
+                hours=age_hours, minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+            )
+            tweet_id = snowflake(created, index)
+            special = index % 12
+            author = self.user.id
+            deleted = protected = False
+            if special == 5:
+                deleted = True
+            elif special == 7:
+                author = self.other_user.id
+            elif special == 9:
+                author, protected = self.protected_user.id, True
+            is_retweet = special == 3
+            is_reply = special in (2, 10)
+            has_video = index % 4 == 1 or index % 40 == 11
+            kind = "video" if has_video else "post"
+            tweets.append(
+                Tweet(
+                    id=tweet_id,
+                    author_id=author,
+                    created_at=created,
+                    text=f"Sandbox {kind} #{index + 1} by @{self._username(author)}",
+                    lang=("en", "en", "es", "fr", "de")[index % 5],
+                    conversation_id=tweet_id,
+                    is_retweet=is_retweet,
+                    is_reply=is_reply,
+                    has_video=has_video,
+                    deleted=deleted,
+                    protected=protected,
+                )
+            )
+        tweets.sort(key=lambda t: int(t.id), reverse=True)
+        return tweets
+
+    def _username(self, author_id: str) -> str:
+        for user in (self.user, self.other_user, self.protected_user):
+            if user.id == author_id:
+                return user.username
+        return "unknown"
+
+    @property
+    def users(self) -> tuple[User, User, User]:
+        return (self.user, self.other_user, self.protected_user)
+
+    def tweet(self, tweet_id: str) -> Tweet | None:
+        return self._by_id.get(tweet_id)
+
+    def timeline(
+        self, user_id: str, *, exclude_retweets: bool = False, exclude_replies: bool = False
+    ) -> list[Tweet]:
+        """The user's visible tweets, newest first, as ``GET /2/users/:id/tweets`` lists them."""
+        return [
+            t
+            for t in self.tweets
+            if t.author_id == user_id
+            and not t.deleted
+            and not (exclude_retweets and t.is_retweet)
+            and not (exclude_replies and t.is_reply)
+        ]
+
+    def owned_ids(
+        self, *, exclude_retweets: bool = True, exclude_replies: bool = False
+    ) -> list[str]:
+        """Ids the tap's recent mode sees for the sandbox account, newest first."""
+        return [
+            t.id
+            for t in self.timeline(
+                self.user.id, exclude_retweets=exclude_retweets, exclude_replies=exclude_replies
+            )
+        ]
+
+    def ids_of_kind(self, kind: str) -> list[str]:
+        """Ids by special kind: deleted, protected, other_author, video, retweet, reply, old."""
+        anchor = self.anchor or datetime.now(UTC)
+        checks = {
+            "deleted": lambda t: t.deleted,
+            "protected": lambda t: t.protected,
+            "other_author": lambda t: t.author_id == self.other_user.id,
+            "video": lambda t: t.has_video and t.author_id == self.user.id and not t.deleted,
+            "retweet": lambda t: t.is_retweet,
+            "reply": lambda t: t.is_reply,
+            "old_video": lambda t: (
+                t.has_video
+                and t.author_id == self.user.id
+                and not t.deleted
+                and self.age_days(t, anchor) > VIDEO_VIEWS_MAX_AGE_DAYS
+            ),
+            "older_than_90_days": lambda t: (
+                t.author_id == self.user.id
+                and not t.deleted
+                and self.age_days(t, anchor) > TOTALS_RECENT_DAYS
+            ),
+        }
+        return [t.id for t in self.tweets if checks[kind](t)]
+
+    @staticmethod
+    def age_days(tweet: Tweet, now: datetime) -> float:
+        return (now - tweet.created_at).total_seconds() / 86400
+
+    # ------------------------------------------------------------------ counts
+    def day_count(self, tweet_id: str, metric: str, day: date) -> int:
+        """The count for a whole UTC day (zero before the tweet exists)."""
+        tweet = self._by_id[tweet_id]
+        if day == tweet.created_at.date():
+            return sum(self.hour_counts(tweet_id, metric, day))
+        return _day_base(self.seed, tweet, metric, day)
+
+    def hour_counts(self, tweet_id: str, metric: str, day: date) -> tuple[int, ...]:
+        """The 24 hourly counts of a UTC day; hours before the tweet existed are zero."""
+        return _hour_counts(self.seed, self._by_id[tweet_id], metric, day)
+
+    def hour_count(self, tweet_id: str, metric: str, hour: datetime) -> int:
+        """The count for one UTC hour."""
+        hour = floor_hour(hour)
+        return self.hour_counts(tweet_id, metric, hour.date())[hour.hour]
+
+    def window_counts(
+        self, tweet_id: str, metric: str, start: datetime, end: datetime
+    ) -> Iterator[tuple[date, int, int]]:
+        """``(day, hour, count)`` for every hour in ``[start, end)``, hour-aligned UTC."""
+        moment = floor_hour(start)
+        end = floor_hour(end)
+        while moment < end:
+            counts = self.hour_counts(tweet_id, metric, moment.date())
+            day_end = min(end, datetime.combine(moment.date() + DAY, datetime.min.time(), UTC))
+            for hour in range(moment.hour, moment.hour + int((day_end - moment) / HOUR)):
+                yield moment.date(), hour, counts[hour]
+            moment = day_end
+
+    def window_day_counts(
+        self, tweet_id: str, metric: str, start: datetime, end: datetime
+    ) -> Iterator[tuple[date, int]]:
+        """``(day, count)`` for every UTC day touched by ``[start, end)``, in-window hours only."""
+        moment = floor_hour(start)
+        end = floor_hour(end)
+        while moment < end:
+            day_end = min(end, datetime.combine(moment.date() + DAY, datetime.min.time(), UTC))
+            last = moment.hour + int((day_end - moment) / HOUR)
+            if moment.hour == 0 and last == 24:
+                yield moment.date(), self.day_count(tweet_id, metric, moment.date())
+            else:
+                counts = self.hour_counts(tweet_id, metric, moment.date())
+                yield moment.date(), sum(counts[moment.hour : last])
+            moment = day_end
+
+    def lifetime_total(self, tweet_id: str, metric: str, now: datetime) -> int:
+        """What ``/totals`` reports: every hour from creation through the current hour."""
+        tweet = self._by_id[tweet_id]
+        if metric == "quote_tweets":
+            return (
+                self.lifetime_total(tweet_id, "retweets", now) // 4
+                + _mix(self.seed, tweet.id, "quotes") % 3
+            )
+        today = floor_hour(now).date()
+        total = _full_days_total(self.seed, tweet, metric, today)
+        counts = self.hour_counts(tweet_id, metric, today)
+        return total + sum(counts[: floor_hour(now).hour + 1])
+
+    def expected(
+        self,
+        tweet_ids: Iterable[str],
+        metrics: Iterable[str],
+        start: datetime,
+        end: datetime,
+        group_by: Sequence[str],
+        *,
+        hour_without_day: str = "profile",
+    ) -> list[ExpectedRow]:
+        """The exact rolled-up answer for a request, one row per key in ``group_by`` order.
+
+        Sums over every hour in ``[start, end)`` of every (tweet, metric) given; rows are
+        sorted by key. ``engagement.hour`` without ``engagement.day`` is the hour-of-day
+        profile summed over the days (``hour_without_day="profile"``) or keeps a day level
+        (``"dated"``), the two forms the sources disagree on.
+        """
+        keep_day = "engagement.day" in group_by or (
+            "engagement.hour" in group_by and hour_without_day == "dated"
+        )
+        sums: dict[tuple[str | int, ...], int] = {}
+        metrics = list(metrics)
+        for tweet_id in tweet_ids:
+            for metric in metrics:
+                for day, hour, count in self.window_counts(tweet_id, metric, start, end):
+                    parts = {
+                        "tweet.id": tweet_id,
+                        "engagement.type": metric,
+                        "engagement.day": day.isoformat(),
+                        "engagement.hour": hour,
+                    }
+                    key = tuple(parts[g] for g in group_by)
+                    if keep_day and "engagement.day" not in group_by:
+                        key = (day.isoformat(), *key)
+                    sums[key] = sums.get(key, 0) + count
+        return [ExpectedRow(key, count) for key, count in sorted(sums.items(), key=_sort_key)]
+
+    def expected_total(
+        self, tweet_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+    ) -> int:
+        """The grand total of the metrics over the window (sum of every row of any grouping)."""
+        return sum(
+            row.count for row in self.expected(tweet_ids, metrics, start, end, ["engagement.type"])
+        )
+
+
+def _sort_key(item: tuple[tuple[str | int, ...], int]) -> tuple[tuple[int, int, str], ...]:
+    """Numbers (ids, hours) numerically, names and dates as text."""
+    return tuple(
+        (0, int(part), "") if isinstance(part, int) or part.isdigit() else (1, 0, part)
+        for part in item[0]
+    )
+
+
+def _day_base(seed: int, tweet: Tweet, metric: str, day: date) -> int:
+    """A day's count before hours are masked: impressions decay with age, jitter on top."""
+    age = (day - tweet.created_at.date()).days
+    if age < 0 or age > ACTIVE_DAYS:
+        return 0
+    if metric == "video_views" and not tweet.has_video:
+        return 0
+    reach = 300 + _mix(seed, tweet.id, "reach") % 6000
+    impressions = reach * 6 // (6 + age) + _mix(seed, tweet.id, day, "imp") % (reach // 40 + 5)
+    if metric == "impressions":
+        return impressions
+    jitter = _mix(seed, tweet.id, metric, day) % 1000
+    return (impressions * _RATIO_PER_MILLE[metric] + jitter) // 1000
+
+
+@lru_cache(maxsize=65536)
+def _hour_counts(seed: int, tweet: Tweet, metric: str, day: date) -> tuple[int, ...]:
+    """Split the day's count over 24 hours by the diurnal weights (largest remainder).
+
+    Hours before the tweet's creation hour are zero, so the creation day's total is the sum of
+    the hours that remain.
+    """
+    if metric not in _RATIO_PER_MILLE:
+        raise KeyError(metric)
+    total = _day_base(seed, tweet, metric, day)
+    if total == 0:
+        return (0,) * 24
+    shift = _mix(seed, tweet.id, "tz") % 24
+    weights = [_HOUR_WEIGHTS[(hour + shift) % 24] for hour in range(24)]
+    shares = [total * w // _HOUR_WEIGHT_SUM for w in weights]
+    remainders = sorted(range(24), key=lambda h: (-(total * weights[h] % _HOUR_WEIGHT_SUM), h))
+    for hour in remainders[: total - sum(shares)]:
+        shares[hour] += 1
+    if day == tweet.created_at.date():
+        first = tweet.created_at.hour
+        shares = [0] * first + shares[first:]
+    return tuple(shares)
+
+
+@lru_cache(maxsize=65536)
+def _full_days_total(seed: int, tweet: Tweet, metric: str, today: date) -> int:
+    """Sum of every complete UTC day from creation up to (not including) ``today``."""
+    first = tweet.created_at.date()
+    last = min(today, first + timedelta(days=ACTIVE_DAYS + 1))
+    days = range(1, max(0, (last - first).days))
+    return sum(_hour_counts(seed, tweet, metric, first)) * (today > first) + sum(
+        _day_base(seed, tweet, metric, first + timedelta(days=offset)) for offset in days
+    )
+
+
+__all__ = [
+    "HISTORICAL_METRICS",
+    "TOTALS_METRICS",
+    "ExpectedRow",
+    "SandboxModel",
+    "Tweet",
+    "User",
+    "ceil_hour",
+    "floor_hour",
+]

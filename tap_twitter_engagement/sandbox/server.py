@@ -1,0 +1,576 @@
+"""The sandbox HTTP server: Engagement API, the v2 endpoints the tap needs, the PIN flow, faults.
+
+A stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive, so a client's connection
+reuse, gzip handling, signing and retries are exercised the way the real service exercises them.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import random
+import socket
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tap_twitter_engagement.sandbox import engagement, v2
+from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
+from tap_twitter_engagement.sandbox.model import SandboxModel
+from tap_twitter_engagement.sandbox.oauth import AuthError, Credentials, OAuthServer
+
+GZIP_REQUIRED = (
+    "This request requires gzip compression. Retry the request after setting "
+    "'Accept-Encoding' header in the request to 'gzip'."
+)
+FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate", "garbage", "stall")
+
+
+@dataclass
+class Faults:
+    """Failures the sandbox injects. Rates are fractions of API requests (0..1), seeded."""
+
+    latency_ms: int = 0
+    fail_rate: float = 0.0
+    reset_rate: float = 0.0
+    truncate_rate: float = 0.0
+    garbage_rate: float = 0.0
+    #: Every Nth API request starts a burst of ``burst_429_length`` consecutive 429s.
+    burst_429_every: int = 0
+    burst_429_length: int = 3
+    #: The reset a burst's 429s announce, in seconds from now.
+    burst_429_seconds: float = 1.0
+    #: Which header a burst's 429 names its reset in: per-minute, retry-after, rate-limit, none.
+    burst_429_header: str = "per-minute"
+    #: How long a ``stall`` fault holds the response (to trip client timeouts).
+    stall_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the sandbox saw it, for tests and benchmarks."""
+
+    method: str
+    path: str
+    route: str
+    status: int
+    body: Any
+    fault: str | None
+    at: float
+
+
+@dataclass
+class _Window:
+    started: float = 0.0
+    used: int = 0
+
+
+class RateLimiter:
+    """Fixed one-minute windows per route, the window starting with its first request."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+
+    def take(self, route: str) -> tuple[bool, int, int]:
+        """Count a request: ``(allowed, remaining, reset_epoch)``."""
+        now = time.time()
+        with self._lock:
+            window = self._windows.setdefault(route, _Window(now, 0))
+            if now - window.started >= 60:
+                window.started, window.used = now, 0
+            reset = int(window.started + 60) + 1
+            if self.limit and window.used >= self.limit:
+                return False, 0, reset
+            window.used += 1
+            remaining = max(0, self.limit - window.used) if self.limit else 10**6
+            return True, remaining, reset
+
+
+@dataclass
+class SandboxState:
+    """Everything the handler threads share; one per running sandbox."""
+
+    model: SandboxModel
+    credentials: Credentials
+    oauth: OAuthServer
+    behaviour: Behaviour
+    faults: Faults
+    limiter: RateLimiter
+    v2_limiter: RateLimiter
+    clock: Callable[[], datetime]
+    rng: random.Random
+    log: list[LoggedRequest] = field(default_factory=list)
+    queued: deque[tuple[str, str | None]] = field(default_factory=deque)
+    api_requests: int = 0
+    burst_left: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_fault(self, route: str) -> str | None:
+        """A queued fault for this route, else a burst 429, else a random one."""
+        with self.lock:
+            for index, (kind, only) in enumerate(self.queued):
+                if only is None or route.startswith(only):
+                    del self.queued[index]
+                    return kind
+            self.api_requests += 1
+            faults = self.faults
+            if self.burst_left:
+                self.burst_left -= 1
+                return "429-burst"
+            if faults.burst_429_every and self.api_requests % faults.burst_429_every == 0:
+                self.burst_left = max(0, faults.burst_429_length - 1)
+                return "429-burst"
+            roll = self.rng.random()
+            for kind, rate in (
+                ("5xx", faults.fail_rate),
+                ("reset", faults.reset_rate),
+                ("truncate", faults.truncate_rate),
+                ("garbage", faults.garbage_rate),
+            ):
+                if roll < rate:
+                    return self.rng.choice(("500", "502", "503")) if kind == "5xx" else kind
+                roll -= rate
+            return None
+
+
+class _Reply(Exception):  # noqa: N818 - control flow, not an error
+    """Ends request handling with a status, headers and a JSON body."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes requests; the state lives on the server object."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and the demo read the request log instead."""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    # ------------------------------------------------------------------ dispatch
+    def _handle(self, method: str) -> None:
+        state = self.server.state
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        route = _route(method, url.path)
+        self._fault: str | None = None
+        status = 500
+        body: Any = None
+        try:
+            if route is None:
+                raise _Reply(
+                    404, {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
+                )
+            if route.startswith("oauth"):
+                status = self._oauth(route, raw)
+                return
+            if state.faults.latency_ms:
+                time.sleep(state.faults.latency_ms / 1000)
+            if route.startswith("insights/"):
+                body = _json_or_none(raw)
+                self._engagement(route, raw, body)
+            else:
+                self._v2(route, url.path, url.query)
+        except _Reply as reply:
+            status = reply.status
+            self._send(reply.status, reply.body, reply.headers, self._fault)
+        finally:
+            with state.lock:
+                state.log.append(
+                    LoggedRequest(
+                        method, url.path, route or "unknown", status, body, self._fault, time.time()
+                    )
+                )
+
+    def _engagement(self, route: str, raw: bytes, body: Any) -> None:
+        state = self.server.state
+        endpoint = route.split("/", 1)[1]
+        if "gzip" not in self.headers.get("Accept-Encoding", ""):
+            raise _Reply(406, {"errors": [GZIP_REQUIRED]})
+        try:
+            kind, _ = state.oauth.authenticate(
+                self._uri(),
+                "POST",
+                raw.decode("utf-8", "replace"),
+                dict(self.headers.items()),
+                allow_bearer=endpoint == "totals",
+            )
+        except AuthError as exc:
+            raise _Reply(
+                401, {"errors": [f"Your account could not be authenticated. Reason: {exc.reason}"]}
+            ) from None
+        allowed, remaining, reset = state.limiter.take(route)
+        limits = {
+            "x-per-minute-limit": str(state.limiter.limit),
+            "x-per-minute-remaining": str(remaining),
+            "x-per-minute-reset": str(reset),
+        }
+        if not allowed:
+            raise _Reply(429, {"errors": ["Exceeded rate limit"]}, limits)
+        self._fault = state.next_fault(route)
+        self._raise_status_fault(self._fault, limits)
+        if body is None:
+            raise _Reply(400, {"errors": ["Request body is not valid JSON."]}, limits)
+        now = state.clock()
+        try:
+            parsed = engagement.validate(endpoint, body, now, state.behaviour)
+            answer = engagement.respond(
+                parsed, state.model, now, state.behaviour, bearer=kind == "bearer"
+            )
+        except ApiError as exc:
+            raise _Reply(exc.status, exc.body(), limits) from None
+        raise _Reply(200, answer, limits)
+
+    def _v2(self, route: str, path: str, query: str) -> None:
+        state = self.server.state
+        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        try:
+            _, user_id = state.oauth.authenticate(
+                self._uri(),
+                "GET",
+                "",
+                dict(self.headers.items()),
+                allow_bearer=route != "2/users/me",
+            )
+        except AuthError:
+            raise _Reply(
+                401,
+                {
+                    "title": "Unauthorized",
+                    "type": "about:blank",
+                    "status": 401,
+                    "detail": "Unauthorized",
+                },
+            ) from None
+        allowed, remaining, reset = state.v2_limiter.take(route)
+        limits = {
+            "x-rate-limit-limit": str(state.v2_limiter.limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(reset),
+        }
+        if not allowed:
+            raise _Reply(
+                429,
+                {
+                    "title": "Too Many Requests",
+                    "detail": "Too Many Requests",
+                    "type": "about:blank",
+                    "status": 429,
+                },
+                limits,
+            )
+        self._fault = state.next_fault(route)
+        self._raise_status_fault(self._fault, limits)
+        try:
+            answer = v2.answer(route, path, params, state.model, state.clock(), user_id)
+        except v2.V2Error as exc:
+            raise _Reply(exc.status, exc.body, limits) from None
+        raise _Reply(200, answer, limits)
+
+    def _raise_status_fault(self, fault: str | None, limits: dict[str, str]) -> None:
+        """Turn a status-like fault into its reply; body faults happen at send time."""
+        state = self.server.state
+        if fault == "stall":
+            time.sleep(state.faults.stall_seconds)
+            return
+        if fault in ("500", "502", "503"):
+            text = {
+                "500": "internal server error",
+                "502": "Bad Gateway",
+                "503": "Service Unavailable",
+            }[fault]
+            raise _Reply(int(fault), {"errors": [text]}, limits)
+        if fault in ("429", "429-burst"):
+            reset = time.time() + state.faults.burst_429_seconds
+            headers = dict(limits)
+            style = state.faults.burst_429_header
+            headers.pop("x-per-minute-reset", None)
+            headers.pop("x-rate-limit-reset", None)
+            if style == "per-minute":
+                headers["x-per-minute-remaining"] = "0"
+                headers["x-per-minute-reset"] = str(int(reset + 0.999))
+            elif style == "rate-limit":
+                headers["x-rate-limit-remaining"] = "0"
+                headers["x-rate-limit-reset"] = str(int(reset + 0.999))
+            elif style == "retry-after":
+                headers["Retry-After"] = str(max(1, round(state.faults.burst_429_seconds)))
+            raise _Reply(429, {"errors": ["Exceeded rate limit"]}, headers)
+
+    def _oauth(self, route: str, raw: bytes) -> int:
+        oauth = self.server.state.oauth
+        headers = dict(self.headers.items())
+        body = raw.decode("utf-8", "replace")
+        if route == "oauth/request_token":
+            status, text = oauth.request_token(self._uri(), body, headers)
+        elif route == "oauth/access_token":
+            status, text = oauth.access_token(self._uri(), body, headers)
+        elif route == "oauth/authorize":
+            status, pin = oauth.authorize(self._uri())
+            text = (
+                (
+                    f"<html><body><h1>Sandbox authorization</h1><p>You authorized the app for "
+                    f'@{oauth.validator.username}.</p><p>PIN: <code id="pin">{pin}</code>'
+                    "</p></body></html>"
+                )
+                if status == 200
+                else pin
+            )
+            self._send_text(status, text, "text/html; charset=utf-8")
+            return status
+        else:  # oauth2/token
+            token = oauth.app_only_token(headers.get("Authorization", ""))
+            if token is None:
+                self._send(
+                    403,
+                    {"errors": [{"code": 99, "message": "Unable to verify your credentials"}]},
+                    {},
+                    None,
+                )
+                return 403
+            self._send(200, {"token_type": "bearer", "access_token": token}, {}, None)
+            return 200
+        self._send_text(status, text, "application/x-www-form-urlencoded")
+        return status
+
+    # ------------------------------------------------------------------ output
+    def _uri(self) -> str:
+        return f"http://{self.headers.get('Host', 'localhost')}{self.path}"
+
+    def _send_text(self, status: int, text: str, content_type: str) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send(self, status: int, body: Any, headers: dict[str, str], fault: str | None) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        if fault == "truncate" and status == 200:
+            data = data[: max(1, len(data) // 2)]
+        elif fault == "garbage" and status == 200:
+            data = b"<html><body>Service temporarily unavailable</body></html>"
+        compressed = "gzip" in self.headers.get("Accept-Encoding", "") and status != 406
+        if compressed:
+            data = gzip.compress(data, compresslevel=1)
+        self.send_response(status)
+        self.send_header(
+            "Content-Type", "text/html" if fault == "garbage" else "application/json; charset=utf-8"
+        )
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if fault == "reset" and status == 200:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            # SO_LINGER with a zero timeout makes close() send RST: a reset mid-body.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.wfile.write(data)
+
+
+def _route(method: str, path: str) -> str | None:
+    """A stable route name for rate limits and the request log."""
+    parts = [p for p in path.split("/") if p]
+    if (
+        method == "POST"
+        and len(parts) == 3
+        and parts[:2] == ["insights", "engagement"]
+        and (parts[2] in engagement.ENDPOINTS)
+    ):
+        return f"insights/{parts[2]}"
+    if method == "GET" and parts == ["2", "users", "me"]:
+        return "2/users/me"
+    if (
+        method == "GET"
+        and len(parts) == 4
+        and parts[:2] == ["2", "users"]
+        and (parts[3] == "tweets")
+    ):
+        return "2/users/tweets"
+    if method == "GET" and parts == ["2", "tweets"]:
+        return "2/tweets"
+    if method == "POST" and parts in (["oauth", "request_token"], ["oauth", "access_token"]):
+        return "/".join(parts)
+    if method == "GET" and parts == ["oauth", "authorize"]:
+        return "oauth/authorize"
+    if method == "POST" and parts == ["oauth2", "token"]:
+        return "oauth2/token"
+    return None
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+    state: SandboxState
+
+
+class Sandbox:
+    """A running sandbox: base URL, credentials, model, fault controls and the request log.
+
+    Use as a context manager (``with Sandbox() as sb:``) or call :meth:`start`/:meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 42,
+        tweets: int = 120,
+        anchor: datetime | None = None,
+        rate_limit_per_minute: int = 6000,
+        v2_rate_limit_per_minute: int = 900,
+        faults: Faults | None = None,
+        behaviour: Behaviour | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        model = SandboxModel(seed=seed, tweet_count=tweets, anchor=anchor)
+        credentials = Credentials.for_seed(seed, model.user.id)
+        self.state = SandboxState(
+            model=model,
+            credentials=credentials,
+            oauth=OAuthServer(credentials, model.user.id, model.user.username),
+            behaviour=behaviour or Behaviour(),
+            faults=faults or Faults(),
+            limiter=RateLimiter(rate_limit_per_minute),
+            v2_limiter=RateLimiter(v2_rate_limit_per_minute),
+            clock=clock or (lambda: datetime.now(UTC)),
+            rng=random.Random(seed),
+        )
+        self._server = _Server((host, port), Handler)
+        self._server.state = self.state
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="engagement-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- what tests and tools read
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def model(self) -> SandboxModel:
+        return self.state.model
+
+    @property
+    def credentials(self) -> Credentials:
+        return self.state.credentials
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def behaviour(self) -> Behaviour:
+        return self.state.behaviour
+
+    def tap_config(self, **overrides: Any) -> dict[str, Any]:
+        """A config the tap runs with unchanged."""
+        config: dict[str, Any] = {
+            "api_url": self.base_url,
+            "timeline_api_url": self.base_url,
+            **self.credentials.as_config(),
+        }
+        config.update(overrides)
+        return config
+
+    def inject(self, kind: str, count: int = 1, route: str | None = None) -> None:
+        """Make the next ``count`` API requests (to ``route``, say ``insights/historical``) fail."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+        with self.state.lock:
+            self.state.queued.extend([(kind, route)] * count)
+
+    def requests(self, route: str | None = None) -> list[LoggedRequest]:
+        with self.state.lock:
+            return [r for r in self.state.log if route is None or r.route == route]
+
+    def reset(self) -> None:
+        """Forget the log, queued faults and fault settings; keep model and credentials."""
+        with self.state.lock:
+            self.state.log.clear()
+            self.state.queued.clear()
+            self.state.faults = Faults()
+            self.state.behaviour = Behaviour()
+            self.state.burst_left = 0
+            self.state.api_requests = 0
+            self.state.limiter = RateLimiter(self.state.limiter.limit)
+            self.state.v2_limiter = RateLimiter(self.state.v2_limiter.limit)
+
+    def set_rate_limit(self, per_minute: int) -> None:
+        with self.state.lock:
+            self.state.limiter = RateLimiter(per_minute)
+
+
+@contextmanager
+def running_sandbox(**kwargs: Any) -> Iterator[Sandbox]:
+    """``with running_sandbox(seed=1) as sb:`` — a started sandbox, stopped afterwards."""
+    sandbox = Sandbox(**kwargs).start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def basic_auth(key: str, secret: str) -> str:
+    """The ``Authorization`` value ``POST /oauth2/token`` expects (for docs and tests)."""
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
