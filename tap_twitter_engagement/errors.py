@@ -1,13 +1,30 @@
-"""Errors the user can fix by changing a setting.
+"""Errors the user can fix: one line on stderr, exit code 1, no traceback, no secret.
 
-A dedicated type lets the CLI tell "your configuration is wrong" apart from bugs and API
-failures, and carrying the setting's name lets it point at the exact line to change.
+They are ``click`` exceptions because click's ``main()`` catches those on every CLI path (a sync,
+``--discover`` and ``--test``, which the SDK runs as option callbacks) and exits with their code;
+``show`` routes the line through logging so it looks like every other tap message.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import IO, Any
 
-class ConfigError(ValueError):
+import click
+
+LOGGER_NAME = "tap-twitter-engagement"
+
+
+class TapError(click.ClickException):
+    """A failure with one actionable sentence; ``str()`` is what the user reads."""
+
+    exit_code = 1
+
+    def show(self, file: IO[Any] | None = None) -> None:  # noqa: ARG002 - click signature
+        logging.getLogger(LOGGER_NAME).error("%s", self.format_message())
+
+
+class ConfigError(TapError, ValueError):
     """A setting has a value the tap cannot use.
 
     ``message`` must say both what is wrong and what to do instead. It must never echo a
@@ -21,3 +38,6 @@ class ConfigError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.setting}: {self.message}"
+
+    def format_message(self) -> str:
+        return f"Invalid setting {self}"

@@ -380,9 +380,17 @@ class SandboxModel:
         )
         sums: dict[tuple[str | int, ...], int] = {}
         metrics = list(metrics)
+        hourly = "engagement.hour" in group_by
         for tweet_id in tweet_ids:
             for metric in metrics:
-                for day, hour, count in self.window_counts(tweet_id, metric, start, end):
+                counts = (
+                    self.window_counts(tweet_id, metric, start, end)
+                    if hourly
+                    else (
+                        (d, 0, c) for d, c in self.window_day_counts(tweet_id, metric, start, end)
+                    )
+                )
+                for day, hour, count in counts:
                     parts = {
                         "tweet.id": tweet_id,
                         "engagement.type": metric,

@@ -177,15 +177,24 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         route = _route(method, url.path)
         self._fault: str | None = None
-        status = 500
         body: Any = None
+
+        def log(status: int) -> None:
+            # Logged before the reply is sent, so a client that has its answer sees it logged.
+            with state.lock:
+                state.log.append(
+                    LoggedRequest(
+                        method, url.path, route or "unknown", status, body, self._fault, time.time()
+                    )
+                )
+
         try:
             if route is None:
                 raise _Reply(
                     404, {"errors": [{"message": "Sorry, that page does not exist", "code": 34}]}
                 )
             if route.startswith("oauth"):
-                status = self._oauth(route, raw)
+                self._oauth(route, raw, log)
                 return
             if state.faults.latency_ms:
                 time.sleep(state.faults.latency_ms / 1000)
@@ -195,15 +204,8 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._v2(route, url.path, url.query)
         except _Reply as reply:
-            status = reply.status
+            log(reply.status)
             self._send(reply.status, reply.body, reply.headers, self._fault)
-        finally:
-            with state.lock:
-                state.log.append(
-                    LoggedRequest(
-                        method, url.path, route or "unknown", status, body, self._fault, time.time()
-                    )
-                )
 
     def _engagement(self, route: str, raw: bytes, body: Any) -> None:
         state = self.server.state
@@ -319,15 +321,24 @@ class Handler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = str(max(1, round(state.faults.burst_429_seconds)))
             raise _Reply(429, {"errors": ["Exceeded rate limit"]}, headers)
 
-    def _oauth(self, route: str, raw: bytes) -> int:
+    def _oauth(self, route: str, raw: bytes, log: Callable[[int], None]) -> None:
         oauth = self.server.state.oauth
         headers = dict(self.headers.items())
         body = raw.decode("utf-8", "replace")
+        if route == "oauth2/token":
+            token = oauth.app_only_token(headers.get("Authorization", ""))
+            if token is None:
+                raise _Reply(
+                    403, {"errors": [{"code": 99, "message": "Unable to verify your credentials"}]}
+                )
+            raise _Reply(200, {"token_type": "bearer", "access_token": token})
         if route == "oauth/request_token":
             status, text = oauth.request_token(self._uri(), body, headers)
+            content_type = "application/x-www-form-urlencoded"
         elif route == "oauth/access_token":
             status, text = oauth.access_token(self._uri(), body, headers)
-        elif route == "oauth/authorize":
+            content_type = "application/x-www-form-urlencoded"
+        else:  # oauth/authorize
             status, pin = oauth.authorize(self._uri())
             text = (
                 (
@@ -338,22 +349,9 @@ class Handler(BaseHTTPRequestHandler):
                 if status == 200
                 else pin
             )
-            self._send_text(status, text, "text/html; charset=utf-8")
-            return status
-        else:  # oauth2/token
-            token = oauth.app_only_token(headers.get("Authorization", ""))
-            if token is None:
-                self._send(
-                    403,
-                    {"errors": [{"code": 99, "message": "Unable to verify your credentials"}]},
-                    {},
-                    None,
-                )
-                return 403
-            self._send(200, {"token_type": "bearer", "access_token": token}, {}, None)
-            return 200
-        self._send_text(status, text, "application/x-www-form-urlencoded")
-        return status
+            content_type = "text/html; charset=utf-8"
+        log(status)
+        self._send_text(status, text, content_type)
 
     # ------------------------------------------------------------------ output
     def _uri(self) -> str:
@@ -474,6 +472,7 @@ class Sandbox:
             clock=clock or (lambda: datetime.now(UTC)),
             rng=random.Random(seed),
         )
+        self._limits = (rate_limit_per_minute, v2_rate_limit_per_minute)
         self._server = _Server((host, port), Handler)
         self._server.state = self.state
         self._thread: threading.Thread | None = None
@@ -553,8 +552,8 @@ class Sandbox:
             self.state.behaviour = Behaviour()
             self.state.burst_left = 0
             self.state.api_requests = 0
-            self.state.limiter = RateLimiter(self.state.limiter.limit)
-            self.state.v2_limiter = RateLimiter(self.state.v2_limiter.limit)
+            self.state.limiter = RateLimiter(self._limits[0])
+            self.state.v2_limiter = RateLimiter(self._limits[1])
 
     def set_rate_limit(self, per_minute: int) -> None:
         with self.state.lock:

@@ -1,0 +1,271 @@
+"""The tap's settings: JSON schema (mirroring Domo's Details pane) and the checks a schema can't do.
+
+Every check raises :class:`ConfigError` naming the setting and the fix, and never shows the value
+of a secret setting: jsonschema's own messages quote values, so they are rewritten here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import typing as th
+
+from tap_twitter_engagement.dates import history_floor, resolve_period
+from tap_twitter_engagement.errors import ConfigError
+from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
+from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
+MODES = ["specific", "relative"]
+
+
+def _mode(name: str, what: str) -> th.Property:
+    return th.Property(
+        name,
+        th.StringType,
+        default="relative",
+        allowed_values=MODES,
+        title=f"{what} mode",
+        description=f"`specific`: a calendar date; `relative`: N days back from "
+        f"today (UTC). Domo: {what}.",
+    )
+
+
+def _days_back(name: str, default: int, what: str) -> th.Property:
+    return th.Property(
+        name,
+        th.IntegerType(minimum=0),
+        default=default,
+        title=what,
+        description=f"{what}, in days before today (UTC): 0 = today, "
+        "1 = yesterday. Used when the mode is `relative`.",
+    )
+
+
+def _date(name: str, what: str) -> th.Property:
+    return th.Property(
+        name,
+        th.DateType,
+        title=what,
+        description=f"{what} as YYYY-MM-DD (UTC). Required when the mode is `specific`.",
+    )
+
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    *(
+        th.Property(
+            name,
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title=title,
+            description=description,
+        )
+        for name, title, description in (
+            (
+                "consumer_key",
+                "Consumer key",
+                "API key of the X app approved for the Engagement API.",
+            ),
+            ("consumer_secret", "Consumer secret", "API key secret of that app."),
+            ("access_token", "Access token", "OAuth 1.0a access token of the tweets' owner."),
+            ("access_token_secret", "Access token secret", "Secret of that access token."),
+        )
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default="https://data-api.twitter.com",
+        title="Engagement API URL",
+        description="Base URL of the Enterprise Engagement API (the sandbox's URL to try "
+        "the tap locally).",
+    ),
+    th.Property(
+        "timeline_api_url",
+        th.StringType,
+        default="https://api.twitter.com",
+        title="Timeline API URL",
+        description="Base URL of the X API v2, used to list the account's recent tweets.",
+    ),
+    th.Property(
+        "tweet_selection",
+        th.StringType,
+        default="recent",
+        allowed_values=["recent", "manual"],
+        title="Tweet selection",
+        description="`recent`: the N most recent tweets of the authenticated account; "
+        "`manual`: the ids in `tweet_ids`. Domo: Tweet Selection.",
+    ),
+    th.Property(
+        "number_of_tweets",
+        th.IntegerType(minimum=1, maximum=3200),
+        default=100,
+        title="Number of tweets",
+        description="Recent mode: how many of the most recent tweets (1..3200). Domo: "
+        "Number of Tweets.",
+    ),
+    th.Property(
+        "tweet_ids",
+        th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
+        title="Tweet ids",
+        description="Manual mode: tweet ids as strings of digits; any number, batched 25 "
+        "per request. Domo: Tweets.",
+    ),
+    th.Property(
+        "exclude_retweets",
+        th.BooleanType,
+        default=True,
+        title="Exclude retweets",
+        description="Recent mode: leave out the account's retweets.",
+    ),
+    th.Property(
+        "exclude_replies",
+        th.BooleanType,
+        default=False,
+        title="Exclude replies",
+        description="Recent mode: leave out the account's replies (X then lists at most "
+        "800 tweets).",
+    ),
+    th.Property(
+        "engagement_types",
+        th.ArrayType(th.StringType(allowed_values=list(HISTORICAL_METRICS))),
+        default=list(HISTORICAL_METRICS),
+        title="Engagement metrics",
+        description="Metrics to extract; default all 17 the historical endpoint serves. Domo: "
+        "Engagement Metrics.",
+    ),
+    th.Property(
+        "group_by",
+        th.ArrayType(th.StringType(allowed_values=list(COLUMNS))),
+        default=DEFAULT_GROUP_BY,
+        title="Group by",
+        description="Ordered, unique subset of tweet.id, engagement.type, engagement.day, "
+        "engagement.hour: the columns of each row; the tap sums exactly across "
+        "batches and windows. Domo: Group By.",
+    ),
+    th.Property(
+        "duration",
+        th.StringType,
+        default="date_range",
+        allowed_values=["single_date", "date_range"],
+        title="Duration",
+        description="`single_date` (one day) or `date_range` (start day through end day, "
+        "both included). Domo: Duration.",
+    ),
+    _mode("report_date_mode", "Report date"),
+    _date("report_date", "Report date"),
+    _days_back("days_back", 1, "Days back (single date)"),
+    _mode("start_date_mode", "Start date"),
+    _date("start_date", "Start date"),
+    _days_back("days_back_to_start_from", 28, "Days back to start from"),
+    _mode("end_date_mode", "End date"),
+    _date("end_date", "End date"),
+    _days_back("days_back_to_end_at", 1, "Days back to end at"),
+    th.Property(
+        "lookback_days",
+        th.IntegerType(minimum=0),
+        default=3,
+        title="Lookback days",
+        description="Incremental runs re-read this many days before the bookmark, because "
+        "recent counts still change.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(minimum=1),
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for one HTTP response.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=8,
+        title="Max retries",
+        description="Retries of a request after 5xx, 429, timeouts, resets or unreadable "
+        "bodies, with exponential backoff.",
+    ),
+    th.Property(
+        "max_requests_per_minute",
+        th.IntegerType(minimum=1),
+        title="Max requests per minute",
+        description="Pace requests to this many per minute and endpoint (your "
+        "contract's limit). Unset: follow the API's rate-limit "
+        "headers only.",
+    ),
+).to_dict()
+
+#: jsonschema keywords whose messages name only properties or schema values, never the value.
+_VALUE_FREE = {"required", "dependentRequired", "additionalProperties", "const", "propertyNames"}
+
+
+def _describe(error: ValidationError) -> str:
+    """A value-free sentence for a jsonschema error, with what to do."""
+    keyword, expected = error.validator, error.validator_value
+    if keyword == "type":
+        kinds = [k for k in (expected if isinstance(expected, list) else [expected]) if k != "null"]
+        return f"must be {' or '.join(kinds)}; fix the value's type"
+    if keyword == "enum":
+        return f"is not allowed; use one of: {', '.join(str(v) for v in expected if v)}"
+    if keyword == "minLength":
+        return "is empty; set it"
+    if keyword == "pattern":
+        return 'must be a string of digits, like "1785000000000000001"'
+    if keyword == "minimum":
+        return f"must be at least {expected}"
+    if keyword == "maximum":
+        return f"must be at most {expected}"
+    return f"fails the '{keyword}' rule of the settings schema"
+
+
+def schema_error(error: ValidationError) -> ConfigError:
+    """Turn a jsonschema error into a ConfigError that names the setting and never its value."""
+    path = [str(p) for p in error.path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "a setting"
+        return ConfigError(missing, "is required and not set; set it (see README: Settings)")
+    setting = path[0] if path else "config"
+    if error.validator in _VALUE_FREE:
+        return ConfigError(setting, error.message)
+    if setting == "engagement_types" and error.instance in TOTALS_METRICS:
+        return ConfigError(
+            setting,
+            f"{error.instance} is not served by the historical endpoint "
+            "(only by /totals); remove it",
+        )
+    where = f"item {int(path[1]) + 1} " if len(path) > 1 and path[1].isdigit() else ""
+    shown = (
+        ""
+        if setting in SECRETS or isinstance(error.instance, (dict, list))
+        else (f" ({error.instance!r})")
+    )
+    return ConfigError(setting, f"{where}{shown.strip()} {_describe(error)}".strip())
+
+
+def check(config: Mapping[str, Any], now: datetime) -> None:
+    """Cross-setting checks, after the schema passed. Raises the first :class:`ConfigError`."""
+    for name in SECRETS:
+        if not str(config.get(name) or "").strip():
+            raise ConfigError(name, "is empty; set it (see README: Settings)")
+    if config.get("tweet_selection") == "manual" and not config.get("tweet_ids"):
+        raise ConfigError(
+            "tweet_ids",
+            "tweet_selection is 'manual' but no tweet ids are listed; "
+            "list them, or use tweet_selection 'recent'",
+        )
+    if not config.get("engagement_types"):
+        raise ConfigError(
+            "engagement_types", "is empty; list one or more of: " + ", ".join(HISTORICAL_METRICS)
+        )
+    duplicates = [
+        m for i, m in enumerate(config["engagement_types"]) if m in config["engagement_types"][:i]
+    ]
+    if duplicates:
+        raise ConfigError("engagement_types", f"{duplicates[0]} is listed twice; list each once")
+    validate_group_by(config.get("group_by", DEFAULT_GROUP_BY))
+    resolve_period(config, now, history_floor(now))

@@ -1,0 +1,235 @@
+"""The tap's streams. ``historical_engagement`` is Domo's Historical Engagement report.
+
+The stream asks the API for the canonical grain (tweet, type, day[, hour]) in planned batches and
+windows and derives the configured ``group_by`` from it (``rollup``), so totals across batches
+and windows are exact. State advances only after a whole window has been emitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import typing as th
+
+from tap_twitter_engagement.client import RefusedTweets, TwitterStream
+from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
+from tap_twitter_engagement.plan import PlannedRequest, format_api_time, plan
+from tap_twitter_engagement.rollup import (
+    CANONICAL_DAILY,
+    CANONICAL_HOURLY,
+    COLUMNS,
+    COUNT_COLUMN,
+    CanonicalRow,
+    Rollup,
+    direct_records,
+    flatten,
+    needs_hours,
+    streams_directly,
+)
+from tap_twitter_engagement.settings import DEFAULT_GROUP_BY
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_twitter_engagement.tap import TapTwitterEngagement
+
+GROUPING = "canonical"
+_COLUMN_TYPES = {
+    "tweet_id": th.StringType,
+    "engagement_type": th.StringType,
+    "engagement_date": th.DateType,
+    "engagement_hour": th.IntegerType(minimum=0, maximum=23),
+}
+
+
+def historical_schema(group_by: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """Schema and key properties for a ``group_by``: its columns, the period if no day, count."""
+    keys = [COLUMNS[g] for g in group_by]
+    if "engagement.day" not in group_by:
+        keys += ["period_start", "period_end"]
+    properties = [
+        th.Property(
+            k, _COLUMN_TYPES.get(k, th.DateTimeType), required=True, description=_DESCRIPTIONS[k]
+        )
+        for k in keys
+    ]
+    properties.append(
+        th.Property(
+            COUNT_COLUMN,
+            th.IntegerType(minimum=0),
+            required=True,
+            description="The count, summed exactly over the key.",
+        )
+    )
+    return th.PropertiesList(*properties).to_dict(), keys
+
+
+_DESCRIPTIONS = {
+    "tweet_id": "Tweet (post) id.",
+    "engagement_type": "Metric name, as the Engagement API calls it.",
+    "engagement_date": "UTC day of the engagement.",
+    "engagement_hour": "UTC hour of the engagement (0..23).",
+    "period_start": "Start of the period the count covers (UTC, inclusive).",
+    "period_end": "End of the period the count covers (UTC, exclusive).",
+}
+
+
+def last_complete_day(window_end: datetime) -> date:
+    """The last UTC day a window ending at ``window_end`` covered completely."""
+    return window_end.date() - timedelta(days=1)
+
+
+class HistoricalEngagementStream(TwitterStream):
+    """Engagement per the configured grouping from ``POST /insights/engagement/historical``."""
+
+    name = "historical_engagement"
+    path = "/insights/engagement/historical"
+    _tap: TapTwitterEngagement
+
+    def __init__(self, tap: TapTwitterEngagement) -> None:
+        self.group_by = tuple(tap.config.get("group_by") or DEFAULT_GROUP_BY)
+        schema, keys = historical_schema(self.group_by)
+        super().__init__(tap, schema=schema)
+        self.primary_keys = keys
+        self.replication_key = "engagement_date" if "engagement.day" in self.group_by else None
+
+    # The bookmark advances per completed window in get_records, never per record.
+    def _increment_stream_state(
+        self,
+        latest_record: dict[str, Any],  # noqa: ARG002
+        *,
+        context: Context | None = None,  # noqa: ARG002
+    ) -> None:
+        return
+
+    def period(self, now: datetime, context: Context | None) -> Period:
+        """The configured period, narrowed by the bookmark and lookback on incremental runs."""
+        period = resolve_period(self.config, now, history_floor(now))
+        bookmark = self._bookmark(context)
+        if bookmark is None:
+            return period
+        return bookmark_start(
+            period, date.fromisoformat(bookmark), int(self.config.get("lookback_days", 3))
+        )
+
+    def _bookmark(self, context: Context | None) -> str | None:
+        if not self.replication_key:
+            return None
+        state = self.get_context_state(context)
+        if state.get("replication_key") != self.replication_key:
+            return None
+        value = state.get("replication_key_value")
+        return str(value) if value else None
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        now = datetime.now(UTC)
+        period = self.period(now, context)
+        selection = self._tap.selection(self)
+        requests = plan(list(selection.tweet_ids), period.start, period.end)
+        self.logger.info(
+            "Planned %d requests: %d tweets, %s to %s (UTC)",
+            len(requests),
+            len(selection.tweet_ids),
+            format_api_time(period.start),
+            format_api_time(period.end),
+        )
+        direct = streams_directly(self.group_by)
+        per_window = "engagement.day" in self.group_by
+        whole_run = None if per_window else Rollup(self.group_by)
+        for _, grouped in groupby(requests, key=lambda r: r.window_index):
+            window = list(grouped)
+            # Keys with a day are complete once their window is: sum per window, emit, forget.
+            rollup = whole_run if whole_run is not None else Rollup(self.group_by)
+            for request in window:
+                for rows in self._fetch(request):
+                    if direct:
+                        yield from direct_records(rows, self.group_by)
+                    else:
+                        rollup.add(rows)
+            if per_window and not direct:
+                yield from rollup.records()
+            self._advance_bookmark(context, last_complete_day(window[0].end))
+        if whole_run is not None:
+            bounds = {
+                "period_start": format_api_time(period.start),
+                "period_end": format_api_time(period.end),
+            }
+            for record in whole_run.records():
+                yield {**record, **bounds}
+
+    def _advance_bookmark(self, context: Context | None, day: date) -> None:
+        """Emit STATE for a fully emitted window; the bookmark never moves backwards."""
+        if not self.replication_key:
+            return
+        state = self.get_context_state(context)
+        current = self._bookmark(context)
+        value = max(day.isoformat(), current) if current else day.isoformat()
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = value
+        self.finalize_state_progress_markers(state)
+
+    def request_body(self, tweet_ids: Sequence[str], request: PlannedRequest) -> dict[str, Any]:
+        group_by = CANONICAL_HOURLY if needs_hours(self.group_by) else CANONICAL_DAILY
+        return {
+            "tweet_ids": list(tweet_ids),
+            "engagement_types": list(self.config["engagement_types"]),
+            "groupings": {GROUPING: {"group_by": list(group_by)}},
+            "start": format_api_time(request.start),
+            "end": format_api_time(request.end),
+        }
+
+    def _fetch(self, request: PlannedRequest) -> Iterator[list[CanonicalRow]]:
+        """Canonical rows of one planned request, per successful response.
+
+        Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
+        refusal names no ids, the batch is bisected until the refused ids are isolated. Every
+        id's data comes from exactly one successful response, so nothing is counted twice.
+        """
+        refused = self._tap.refused_ids
+        pending = [[i for i in request.tweet_ids if i not in refused]]
+        hourly = needs_hours(self.group_by)
+        while pending:
+            batch = [i for i in pending.pop(0) if i not in refused]
+            if not batch:
+                continue
+            try:
+                data = self.send(
+                    "POST", self.get_url(None), json_body=self.request_body(batch, request)
+                )
+            except RefusedTweets as exc:
+                named = [i for i in exc.ids if i in batch]
+                if named:
+                    self._tap.skip(named, "historical", exc.reason, self.logger)
+                    pending.insert(0, batch)
+                elif len(batch) == 1:
+                    self._tap.skip(batch, "historical", exc.reason, self.logger)
+                else:
+                    middle = len(batch) // 2
+                    pending[0:0] = [batch[:middle], batch[middle:]]
+                continue
+            no_video = self._note_partial(data)
+            rows = flatten(data.get(GROUPING) or {}, hourly)
+            # Old videos' views are "not delivered" whether the API omits them or sends "0".
+            yield [
+                r
+                for r in rows
+                if not (r.engagement_type == "video_views" and r.tweet_id in no_video)
+            ]
+
+    def _note_partial(self, data: dict[str, Any]) -> set[str]:
+        """Log ids served only in part (once each); return those without video views."""
+        self._tap.skip(
+            [str(i) for i in data.get("unavailable_tweet_ids", [])],
+            "historical",
+            "unavailable",
+            self.logger,
+        )
+        no_video = [str(i) for i in data.get("unsupported_for_video_views_tweet_ids", [])]
+        if no_video and "video_views" in self.config["engagement_types"]:
+            self._tap.skip(
+                no_video, "historical", "unsupported_video_views", self.logger, keep_querying=True
+            )
+        return set(no_video)

@@ -1,0 +1,118 @@
+"""The tap: settings, their validation on every CLI path, the streams, and run-wide state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+
+from tap_twitter_engagement import selection as select
+from tap_twitter_engagement.client import Pacer, TwitterStream
+from tap_twitter_engagement.settings import CONFIG_SCHEMA, check, schema_error
+from tap_twitter_engagement.streams import HistoricalEngagementStream
+
+if TYPE_CHECKING:
+    from singer_sdk import Stream
+
+_VALIDATOR = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
+
+
+class TapTwitterEngagement(Tap):
+    """Singer tap for the X (Twitter) Enterprise Engagement API."""
+
+    name = "tap-twitter-engagement"
+    package_name = "tap-twitter-engagement"
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+    #: Validate the config under --discover too (the SDK only warns otherwise).
+    dynamic_catalog = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._selection: select.Selection | None = None
+        self._selection_lock = threading.Lock()
+        #: Ids the API refused for a whole batch; later batches leave them out.
+        self.refused_ids: set[str] = set()
+        #: (tweet_id, endpoint, reason) of every id not (fully) served, in order seen.
+        self.skipped: dict[tuple[str, str, str], datetime] = {}
+        super().__init__(*args, **kwargs)
+        TwitterStream.pacer = Pacer(self.config.get("max_requests_per_minute"))
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Schema first (filling defaults), then cross-setting checks; one line, no secrets."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        errors = [schema_error(e) for e in _VALIDATOR(schema).iter_errors(self._config)]
+        if not errors:
+            try:
+                check(self._config, datetime.now(UTC))
+            except ValueError as exc:  # ConfigError
+                errors.append(exc)  # type: ignore[arg-type]
+        if errors and raise_errors:
+            raise errors[0]
+        for error in errors:
+            self.logger.warning("%s", error)
+        return [str(e) for e in errors]
+
+    def discover_streams(self) -> list[Stream]:
+        return [HistoricalEngagementStream(self)]
+
+    # ------------------------------------------------------------------ run-wide state
+    def selection(self, stream: TwitterStream) -> select.Selection:
+        """The tweets to query, resolved once per run and shared by every stream."""
+        with self._selection_lock:
+            if self._selection is None:
+                config = self.config
+                if config.get("tweet_selection", "recent") == "manual":
+                    self._selection = select.manual(config.get("tweet_ids") or [])
+                else:
+                    self._selection = select.recent(
+                        stream.get_json,
+                        stream.timeline_url_base,
+                        int(config.get("number_of_tweets", 100)),
+                        exclude_retweets=bool(config.get("exclude_retweets", True)),
+                        exclude_replies=bool(config.get("exclude_replies", False)),
+                    )
+                self.logger.info(
+                    "Selected %d tweets (%s mode)",
+                    len(self._selection.tweet_ids),
+                    config.get("tweet_selection", "recent"),
+                )
+            return self._selection
+
+    def skip(
+        self,
+        tweet_ids: list[str],
+        endpoint: str,
+        reason: str,
+        logger: logging.Logger,
+        *,
+        keep_querying: bool = False,
+    ) -> None:
+        """Record ids the API did not (fully) serve; log each once with its reason."""
+        for tweet_id in tweet_ids:
+            key = (tweet_id, endpoint, reason)
+            if key not in self.skipped:
+                self.skipped[key] = datetime.now(UTC)
+                logger.warning(
+                    "Tweet %s skipped by %s: %s", tweet_id, endpoint, _REASONS.get(reason, reason)
+                )
+            if not keep_querying:
+                self.refused_ids.add(tweet_id)
+
+
+_REASONS = {
+    "unavailable": "deleted or no longer public (unavailable_tweet_ids)",
+    "protected": "protected account (400 Tweet ID(s) are unavailable)",
+    "other_author": "authored by another account than the access token's (403)",
+    "unsupported_video_views": "video older than 1800 days, no video_views",
+    "unsupported_impressions_engagements": "older than 90 days, no impressions/engagements",
+}
+
+
+if __name__ == "__main__":
+    TapTwitterEngagement.cli()

@@ -1,0 +1,27 @@
+"""The singer-sdk standard tap tests, offline against a sandbox started at import.
+
+``get_tap_test_class`` builds its tests at import time, so this module starts its own sandbox
+then (the session fixture does not exist yet); it lives for the whole test process.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from tap_twitter_engagement.sandbox import Sandbox
+from tap_twitter_engagement.tap import TapTwitterEngagement
+
+_SANDBOX = Sandbox(seed=21, tweets=60).start()
+
+CONFIG = _SANDBOX.tap_config(
+    number_of_tweets=30, engagement_types=["impressions", "favorites"], days_back_to_start_from=3
+)
+
+# parse_env_config=False: TAP_TWITTER_ENGAGEMENT_* in a developer's shell must not redirect these
+# tests to the real API.
+TestTapTwitterEngagement = get_tap_test_class(
+    TapTwitterEngagement,
+    config=CONFIG,
+    parse_env_config=False,
+    suite_config=SuiteConfig(max_records_limit=200),
+)
