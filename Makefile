@@ -3,27 +3,49 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Meltano lives in its own virtualenv: it pins libraries the tap's SDK also uses.
+MELTANO_VENV ?= .venv-meltano
+MELTANO := $(MELTANO_VENV)/bin/meltano
+MELTANO_STAMP := $(MELTANO_VENV)/.installed
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+export MELTANO_BIN := $(abspath $(MELTANO))
 
-.PHONY: install test lint demo sandbox clean
+.PHONY: install test lint demo clean-demo sandbox clean
 
 $(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) and installing the tap with its dev tools"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+$(MELTANO_STAMP): meltano.yml pyproject.toml
+	@echo "==> Creating $(MELTANO_VENV) with Meltano, then installing the project's plugins"
+	$(PYTHON) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MELTANO_VENV)/bin/python -m pip install --quiet "meltano~=4.4"
+	$(MELTANO) install
+	touch $(MELTANO_STAMP)
+
+install: $(STAMP) $(MELTANO_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP)
+test: $(STAMP) $(MELTANO_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+demo: $(STAMP) $(MELTANO_STAMP)
+	$(BIN)/python scripts/demo.py
+
+clean-demo:
+	rm -rf output/jsonl
+	-$(MELTANO) state clear --force demo:tap-twitter-engagement-to-target-jsonl
 
 sandbox: $(STAMP)
 	$(BIN)/tap-twitter-engagement-sandbox --port 0 --config-out sandbox-config.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache output .meltano
+	rm -rf $(VENV) $(MELTANO_VENV) .pytest_cache .ruff_cache output .meltano

@@ -432,7 +432,8 @@ def _day_base(seed: int, tweet: Tweet, metric: str, day: date) -> int:
     if metric == "impressions":
         return impressions
     jitter = _mix(seed, tweet.id, metric, day) % 1000
-    return (impressions * _RATIO_PER_MILLE[metric] + jitter) // 1000
+    affinity = 500 + _mix(seed, tweet.id, metric, "affinity") % 1000  # tweets differ: 0.5x..1.5x
+    return (impressions * _RATIO_PER_MILLE[metric] * affinity // 1000 + jitter) // 1000
 
 
 @lru_cache(maxsize=65536)

@@ -1,0 +1,228 @@
+"""End to end through Meltano: into JSONL files and into a real PostgreSQL, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tap_twitter_engagement.settings import CONFIG_SCHEMA
+from tests.helpers import by_key, expected_records, midnight
+
+ROOT = Path(__file__).resolve().parent.parent
+METRICS = ["impressions", "engagements", "favorites", "url_clicks"]
+DAILY = ["tweet.id", "engagement.type", "engagement.day"]
+
+
+@pytest.fixture(scope="module")
+def meltano() -> str:
+    path = Path(os.environ.get("MELTANO_BIN") or ROOT / ".venv-meltano" / "bin" / "meltano")
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Meltano is not installed; CI runs `make test`, which installs it")
+        pytest.skip("Meltano is not installed: run `make test`, which installs it")
+    return str(path)
+
+
+def meltano_env(sandbox, tmp: Path, **settings: object) -> dict[str, str]:
+    """Sandbox credentials and settings as Meltano environment variables; state kept in tmp."""
+    env = {
+        **os.environ,
+        "MELTANO_ENVIRONMENT": "demo",
+        "SANDBOX_URL": sandbox.base_url,
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
+        "TARGET_JSONL_DESTINATION_PATH": str(tmp / "jsonl"),
+    }
+    for name, value in {**sandbox.credentials.as_config(), **settings}.items():
+        env[f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"] = (
+            json.dumps(value) if isinstance(value, list) else str(value)
+        )
+    return env
+
+
+def meltano_run(meltano: str, env: dict[str, str], target: str) -> None:
+    result = subprocess.run(
+        [meltano, "run", "tap-twitter-engagement", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
+    check = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.meltano",
+            "meltano.yml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    listed = subprocess.run(
+        [meltano, "config", "list", "tap-twitter-engagement", "--all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
+    )
+    assert listed.returncode == 0, listed.stderr
+    for name in CONFIG_SCHEMA["properties"]:
+        assert f"{name} [env: TAP_TWITTER_ENGAGEMENT_{name.upper()}]" in listed.stdout
+
+
+def test_meltano_run_into_jsonl_lands_the_model_rows(meltano, sandbox, tmp_path):
+    env = meltano_env(
+        sandbox, tmp_path, number_of_tweets=8, engagement_types=METRICS, days_back_to_start_from=35
+    )
+    meltano_run(meltano, env, "target-jsonl")
+    today = midnight(datetime.now(UTC))
+    expected = expected_records(
+        sandbox, sandbox.model.owned_ids()[:8], METRICS, today - timedelta(days=35), today, DAILY
+    )
+    (output,) = (tmp_path / "jsonl").glob("historical_engagement*.jsonl")
+    landed = [json.loads(line) for line in output.read_text().splitlines()]
+    assert by_key(landed) == by_key(expected)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL
+def _postgres_bin() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return versions[-1].parent if versions else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[int]:
+    """A throwaway PostgreSQL on loopback, from the machine's binaries (as postgres when root)."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries not found; CI must run the PostgreSQL test")
+        pytest.skip("PostgreSQL is not installed (no pg_ctl): the PostgreSQL test needs it")
+    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="tap-twitter-engagement-pg-"))
+    data, port = base / "data", _free_port()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        base.chmod(0o755)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(base / "server.log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield port
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
+
+
+def test_meltano_run_into_postgres_twice_upserts_without_duplicates(
+    meltano, sandbox, postgres, tmp_path
+):
+    env = meltano_env(
+        sandbox,
+        tmp_path,
+        number_of_tweets=12,
+        engagement_types=METRICS,
+        days_back_to_start_from=40,
+        lookback_days=3,
+    )
+    env["TARGET_POSTGRES_PORT"] = str(postgres)
+    env["TARGET_POSTGRES_PASSWORD"] = "unused-with-trust-auth"  # the target insists on one
+    today = midnight(datetime.now(UTC))
+    expected = expected_records(
+        sandbox, sandbox.model.owned_ids()[:12], METRICS, today - timedelta(days=40), today, DAILY
+    )
+    sums = {
+        m: sum(r["engagement_count"] for r in expected if r["engagement_type"] == m)
+        for m in METRICS
+    }
+
+    def table() -> tuple[int, dict[str, int], int]:
+        with psycopg.connect(
+            host="127.0.0.1", port=postgres, user="postgres", dbname="postgres"
+        ) as conn:
+            count = conn.execute(
+                "select count(*) from twitter_engagement.historical_engagement"
+            ).fetchone()[0]
+            per_metric = dict(
+                conn.execute(
+                    "select engagement_type, sum(engagement_count)::bigint "
+                    "from twitter_engagement.historical_engagement group by 1"
+                ).fetchall()
+            )
+            distinct = conn.execute(
+                "select count(*) from (select distinct tweet_id, engagement_type, "
+                "engagement_date from twitter_engagement.historical_engagement) k"
+            ).fetchone()[0]
+        return count, per_metric, distinct
+
+    meltano_run(meltano, env, "target-postgres")
+    assert table() == (len(expected), sums, len(expected))
+    sandbox.reset()
+    meltano_run(meltano, env, "target-postgres")  # incremental: re-reads the lookback days
+    reread = [r for r in sandbox.requests("insights/historical") if r.status == 200]
+    assert len(reread) == 1
+    assert reread[0].body["start"] == (today - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert table() == (len(expected), sums, len(expected))
