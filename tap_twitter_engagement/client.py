@@ -188,9 +188,13 @@ class TwitterStream(RESTStream[Any]):
             response = getattr(exception, "response", None)
             if response is not None and response.status_code == 429:
                 wait = reset_wait(response.headers, time.time())
-                wait = FALLBACK_429_WAIT if wait is None else wait + random.uniform(0, 0.25)
+                if wait is None:
+                    wait = float(self.config.get("rate_limit_wait_seconds", FALLBACK_429_WAIT))
+                else:
+                    wait += random.uniform(0, 0.25)
             else:
-                wait = random.uniform(0.5, 1.0) * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
+                base = float(self.config.get("retry_wait_seconds", BACKOFF_BASE))
+                wait = random.uniform(0.5, 1.0) * min(BACKOFF_CAP, base * 2 ** (tries - 1))
             exception = yield wait
 
     def request_decorator(self, func: Any) -> Any:

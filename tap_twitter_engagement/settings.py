@@ -191,6 +191,22 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "bodies, with exponential backoff.",
     ),
     th.Property(
+        "retry_wait_seconds",
+        th.NumberType(minimum=0),
+        default=1.0,
+        title="Retry wait",
+        description="First wait before retrying a 5xx, timeout, reset "
+        "or unreadable body; doubles per retry (capped at "
+        "60 s), with jitter.",
+    ),
+    th.Property(
+        "rate_limit_wait_seconds",
+        th.NumberType(minimum=0),
+        default=60.0,
+        title="Rate-limit wait",
+        description="Wait after a 429 that names no reset time (the limits are per minute).",
+    ),
+    th.Property(
         "max_requests_per_minute",
         th.IntegerType(minimum=1),
         title="Max requests per minute",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from datetime import UTC, datetime
@@ -27,7 +28,8 @@ class TapTwitterEngagement(Tap):
 
     name = "tap-twitter-engagement"
     package_name = "tap-twitter-engagement"
-    config_jsonschema = CONFIG_SCHEMA
+    # A copy: the SDK adds its built-in settings (stream maps, ...) to this dict in place.
+    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
     message_writer_class = MsgSpecWriter
     #: Validate the config under --discover too (the SDK only warns otherwise).
     dynamic_catalog = True

@@ -45,13 +45,27 @@ def parse_messages(text: str) -> SyncResult:
 
 def run_sync(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
     """One full sync in this process, stdout captured (the msgspec writer writes bytes)."""
+    result, error = run_sync_until_error(config, state)
+    if error is not None:
+        raise error
+    return result
+
+
+def run_sync_until_error(
+    config: dict[str, Any], state: dict[str, Any] | None = None
+) -> tuple[SyncResult, Exception | None]:
+    """A sync that may fail: the messages written before the failure, and the failure."""
     buffer = io.BytesIO()
     wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    error: Exception | None = None
     with contextlib.redirect_stdout(wrapper):
-        tap = TapTwitterEngagement(config=dict(config), state=state, parse_env_config=False)
-        tap.sync_all()
+        try:
+            tap = TapTwitterEngagement(config=dict(config), state=state, parse_env_config=False)
+            tap.sync_all()
+        except Exception as exc:
+            error = exc
         wrapper.flush()
-    return parse_messages(buffer.getvalue().decode())
+    return parse_messages(buffer.getvalue().decode()), error
 
 
 def midnight(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ import json
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -53,6 +54,8 @@ class Faults:
     burst_429_header: str = "per-minute"
     #: How long a ``stall`` fault holds the response (to trip client timeouts).
     stall_seconds: float = 5.0
+    #: After this many API requests every further one gets a 503: an outage (None = never).
+    outage_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class SandboxState:
                     return kind
             self.api_requests += 1
             faults = self.faults
+            if faults.outage_after is not None and self.api_requests > faults.outage_after:
+                return "503"
             if self.burst_left:
                 self.burst_left -= 1
                 return "429-burst"
@@ -437,6 +442,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
     state: SandboxState
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout) or a reset we injected is not a sandbox error."""
+        if isinstance(sys.exc_info()[1], ConnectionError | OSError):
+            return
+        super().handle_error(request, client_address)
 
 
 class Sandbox:
