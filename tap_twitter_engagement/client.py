@@ -34,6 +34,10 @@ FALLBACK_429_WAIT = 60.0
 #: Exponential backoff for 5xx, resets, timeouts and bad bodies: base * 2**n, capped, jittered.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+# requests-oauthlib and oauthlib log the signed Authorization header (consumer key, access
+# token) at DEBUG; keep them quiet even when the tap runs with LOGLEVEL=DEBUG.
+for _name in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 _IDS_AFTER_COLON = re.compile(r":\s*([0-9][0-9,\s]*)$")
 
 

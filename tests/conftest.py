@@ -9,12 +9,27 @@ import requests
 from requests_oauthlib import OAuth1
 
 from tap_twitter_engagement.sandbox import Sandbox
+from tests.helpers import KNOWN_SECRETS
 
 
 @pytest.fixture(scope="session")
 def session_sandbox() -> Iterator[Sandbox]:
     with Sandbox(seed=7, tweets=150) as sandbox:
+        KNOWN_SECRETS.update(sandbox.credentials.values())
         yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def no_credential_in_output(
+    session_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Whatever a test made the code print or log must not contain a sandbox credential."""
+    yield
+    captured = capsys.readouterr()
+    logged = [r.getMessage() for phase in ("setup", "call") for r in caplog.get_records(phase)]
+    text = "\n".join([captured.out, captured.err, *logged])
+    leaked = sum(secret in text for secret in KNOWN_SECRETS)
+    assert not leaked, f"{leaked} sandbox credential value(s) in the test's output or logs"
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from tap_twitter_engagement.rollup import COLUMNS
 from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.tap import TapTwitterEngagement
 
+#: Credential values of every sandbox the suite starts; conftest fails a test that prints one.
+KNOWN_SECRETS: set[str] = set()
+
 
 @dataclass
 class SyncResult:

@@ -270,4 +270,3 @@ def test_pacer_waits_out_an_exhausted_window():
     pacer.observe("historical", {"x-per-minute-remaining": "5", "x-per-minute-reset": "1"})
     pacer.wait("historical")
     assert len(clock.slept) == 1
-

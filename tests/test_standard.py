@@ -10,8 +10,10 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.tap import TapTwitterEngagement
+from tests.helpers import KNOWN_SECRETS
 
 _SANDBOX = Sandbox(seed=21, tweets=60).start()
+KNOWN_SECRETS.update(_SANDBOX.credentials.values())
 
 CONFIG = _SANDBOX.tap_config(
     number_of_tweets=30, engagement_types=["impressions", "favorites"], days_back_to_start_from=3

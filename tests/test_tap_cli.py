@@ -147,3 +147,17 @@ def test_sample_config_is_valid():
     config = json.loads((ROOT / "sample_config.json").read_text())
     tap_ = TapTwitterEngagement(config=config, parse_env_config=False)
     assert [s.name for s in tap_.streams.values()] == ["historical_engagement"]
+
+
+def test_debug_logging_never_shows_credentials(tmp_path, sandbox):
+    config = sandbox.tap_config(
+        number_of_tweets=2, engagement_types=["favorites"], duration="single_date"
+    )
+    result = tap(
+        "--config", _config_file(tmp_path, config), env={"TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "DEBUG"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" in result.stderr
+    for value in sandbox.credentials.values():
+        assert value not in result.stderr
+        assert value not in result.stdout

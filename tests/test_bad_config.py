@@ -1,0 +1,230 @@
+"""Every configuration mistake a user can make gives exit 1 and one line naming the setting and
+the fix: no traceback, no secret, in the sync, --discover and --test paths alike."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = datetime.now(UTC).date()
+ALL_METRICS = (
+    "impressions, engagements, favorites, retweets, replies, video_views, media_views, "
+    "media_engagements, url_clicks, hashtag_clicks, detail_expands, permalink_clicks, "
+    "app_install_attempts, app_opens, email_tweet, user_follows, user_profile_clicks"
+)
+GROUP_BY = "tweet.id, engagement.type, engagement.day, engagement.hour"
+DROP = object()
+
+# (case, changes to a valid config, the one line the user must see)
+CASES = [
+    (
+        "missing consumer_key",
+        {"consumer_key": DROP},
+        "consumer_key: is required and not set; set it (see README: Settings)",
+    ),
+    (
+        "missing access_token_secret",
+        {"access_token_secret": DROP},
+        "access_token_secret: is required and not set; set it (see README: Settings)",
+    ),
+    ("empty consumer_secret", {"consumer_secret": ""}, "consumer_secret: is empty; set it"),
+    (
+        "blank access_token",
+        {"access_token": "   "},
+        "access_token: is empty; set it (see README: Settings)",
+    ),
+    (
+        "secret of wrong type",
+        {"access_token_secret": 12345},
+        "access_token_secret: must be string; fix the value's type",
+    ),
+    (
+        "unknown metric",
+        {"engagement_types": ["impressions", "likes"]},
+        f"engagement_types: item 2 ('likes') is not allowed; use one of: {ALL_METRICS}",
+    ),
+    (
+        "metric historical does not serve",
+        {"engagement_types": ["quote_tweets"]},
+        "engagement_types: quote_tweets is not served by the historical endpoint "
+        "(only by /totals); remove it",
+    ),
+    (
+        "no metrics",
+        {"engagement_types": []},
+        f"engagement_types: is empty; list one or more of: {ALL_METRICS}",
+    ),
+    (
+        "duplicate metric",
+        {"engagement_types": ["favorites", "replies", "favorites"]},
+        "engagement_types: favorites is listed twice; list each once",
+    ),
+    (
+        "empty group_by",
+        {"group_by": []},
+        f"group_by: the list is empty; use one or more of {GROUP_BY}",
+    ),
+    (
+        "duplicate group_by",
+        {"group_by": ["tweet.id", "tweet.id"]},
+        "group_by: a value appears twice; list each value at most once",
+    ),
+    (
+        "unknown group_by",
+        {"group_by": ["tweet.id", "engagement.week"]},
+        f"group_by: item 2 ('engagement.week') is not allowed; use one of: {GROUP_BY}",
+    ),
+    (
+        "manual without tweet_ids",
+        {"tweet_selection": "manual"},
+        "tweet_ids: tweet_selection is 'manual' but no tweet ids are listed; list them, or use "
+        "tweet_selection 'recent'",
+    ),
+    (
+        "non-digit tweet id",
+        {"tweet_selection": "manual", "tweet_ids": ["123", "12a"]},
+        "tweet_ids: item 2 ('12a') must be a string of digits, like \"1785000000000000001\"",
+    ),
+    ("number_of_tweets 0", {"number_of_tweets": 0}, "number_of_tweets: (0) must be at least 1"),
+    (
+        "number_of_tweets 5000",
+        {"number_of_tweets": 5000},
+        "number_of_tweets: (5000) must be at most 3200",
+    ),
+    (
+        "number_of_tweets of wrong type",
+        {"number_of_tweets": "ten"},
+        "number_of_tweets: ('ten') must be integer; fix the value's type",
+    ),
+    (
+        "exclude_retweets of wrong type",
+        {"exclude_retweets": "yes"},
+        "exclude_retweets: ('yes') must be boolean; fix the value's type",
+    ),
+    (
+        "unknown tweet_selection",
+        {"tweet_selection": "latest"},
+        "tweet_selection: ('latest') is not allowed; use one of: recent, manual",
+    ),
+    (
+        "unknown duration",
+        {"duration": "week"},
+        "duration: ('week') is not allowed; use one of: single_date, date_range",
+    ),
+    (
+        "specific report date missing",
+        {"duration": "single_date", "report_date_mode": "specific"},
+        "report_date: report_date_mode is 'specific' but report_date is not set; set report_date "
+        "(YYYY-MM-DD) or use report_date_mode 'relative'",
+    ),
+    (
+        "specific start date missing",
+        {"start_date_mode": "specific"},
+        "start_date: start_date_mode is 'specific' but start_date is not set; set start_date "
+        "(YYYY-MM-DD) or use start_date_mode 'relative'",
+    ),
+    (
+        "malformed date",
+        {"duration": "single_date", "report_date_mode": "specific", "report_date": "2026-13-01"},
+        "report_date: 2026-13-01 is not a date; use YYYY-MM-DD, for example 2026-05-01",
+    ),
+    (
+        "start after end",
+        {
+            "start_date_mode": "specific",
+            "start_date": (TODAY - timedelta(days=3)).isoformat(),
+            "end_date_mode": "specific",
+            "end_date": (TODAY - timedelta(days=9)).isoformat(),
+        },
+        f"start_date: the range starts on {TODAY - timedelta(days=3)} (start_date) but ends "
+        f"earlier, on {TODAY - timedelta(days=9)} (end_date); make the start day on or before "
+        "the end day",
+    ),
+    (
+        "relative start after end",
+        {"days_back_to_start_from": 2, "days_back_to_end_at": 5},
+        f"days_back_to_start_from: the range starts on {TODAY - timedelta(days=2)} "
+        f"(days_back_to_start_from) but ends earlier, on {TODAY - timedelta(days=5)} "
+        "(days_back_to_end_at); make the start day on or before the end day",
+    ),
+    (
+        "end in the future",
+        {"end_date_mode": "specific", "end_date": (TODAY + timedelta(days=2)).isoformat()},
+        f"end_date: {TODAY + timedelta(days=2)} is in the future (today is {TODAY} UTC); use a "
+        "date on or before today",
+    ),
+    (
+        "before the history floor",
+        {"duration": "single_date", "report_date_mode": "specific", "report_date": "2020-01-01"},
+        "report_date: the period ends on 2020-01-01, before the earliest day with data, "
+        f"{TODAY - timedelta(days=364)}: the API serves only the last 365 days; choose a later end "
+        "day",
+    ),
+    (
+        "negative days back",
+        {"duration": "single_date", "days_back": -1},
+        "days_back: (-1) must be at least 0",
+    ),
+    ("negative lookback", {"lookback_days": -2}, "lookback_days: (-2) must be at least 0"),
+]
+
+
+def _run(config: dict, mode: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
+    path = tmp / f"config-{abs(hash((json.dumps(config, sort_keys=True), *mode)))}.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run(
+        [sys.executable, "-m", "tap_twitter_engagement", "--config", str(path), *mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "WARNING"},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def outcomes(session_sandbox, tmp_path_factory):
+    """All cases in all three paths, run four at a time (each is a fresh process)."""
+    tmp = tmp_path_factory.mktemp("bad-config")
+    jobs = []
+    for name, changes, _ in CASES:
+        config = session_sandbox.tap_config()
+        for key, value in changes.items():
+            if value is DROP:
+                config.pop(key)
+            else:
+                config[key] = value
+        for mode in ([], ["--discover"], ["--test"]):
+            jobs.append(((name, " ".join(mode) or "sync"), config, mode))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda job: _run(job[1], job[2], tmp), jobs)
+        return {job[0]: result for job, result in zip(jobs, results, strict=True)}
+
+
+def test_there_are_at_least_25_cases():
+    assert len(CASES) >= 25
+    assert len({name for name, _, _ in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("mode", ["sync", "--discover", "--test"])
+@pytest.mark.parametrize(("name", "changes", "line"), CASES, ids=[c[0] for c in CASES])
+def test_bad_config_is_one_clear_line(outcomes, session_sandbox, name, changes, line, mode):
+    result = outcomes[(name, mode)]
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].endswith(
+        f"| ERROR    | tap-twitter-engagement         | Invalid setting {line}"
+    )
+    for secret in session_sandbox.credentials.values():
+        assert secret not in result.stderr
