@@ -12,10 +12,12 @@ import random
 import re
 import threading
 import time
-from collections.abc import Generator, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import backoff
 import requests
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from backoff.types import Details
     from singer_sdk.helpers.types import Context
 
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 #: Wait after a 429 that names no reset (seconds): the API's limits are per minute.
 FALLBACK_429_WAIT = 60.0
 #: Exponential backoff for 5xx, resets, timeouts and bad bodies: base * 2**n, capped, jittered.
@@ -317,6 +321,28 @@ class TwitterStream(RESTStream[Any]):
     def get_json(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
         """A signed GET (for v2 tweet selection)."""
         return self.send("GET", url, params=params)
+
+
+def ordered_concurrent(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> Iterator[_R]:
+    """``map(fn, items)`` with up to ``workers`` calls in flight, results in input order.
+
+    Bounded look-ahead keeps memory flat; with ``workers`` 1 it is a plain sequential loop. If the
+    consumer stops early, calls not yet started are cancelled.
+    """
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engagement-fetch")
+    pending: deque[Future[_R]] = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _bucket(path_url: str) -> str:

@@ -207,6 +207,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Wait after a 429 that names no reset time (the limits are per minute).",
     ),
     th.Property(
+        "max_concurrent_requests",
+        th.IntegerType(minimum=1, maximum=32),
+        default=4,
+        title="Max concurrent requests",
+        description="Requests in flight at once (1 = sequential). Output and state are "
+        "the same whatever the value.",
+    ),
+    th.Property(
         "max_requests_per_minute",
         th.IntegerType(minimum=1),
         title="Max requests per minute",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 
-from tap_twitter_engagement.client import RefusedTweets, TwitterStream
+from tap_twitter_engagement.client import RefusedTweets, TwitterStream, ordered_concurrent
 from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
 from tap_twitter_engagement.plan import PlannedRequest, format_api_time, plan
+from tap_twitter_engagement.progress import Progress
 from tap_twitter_engagement.rollup import (
     CANONICAL_DAILY,
     CANONICAL_HOURLY,
@@ -139,19 +139,29 @@ class HistoricalEngagementStream(TwitterStream):
         direct = streams_directly(self.group_by)
         per_window = "engagement.day" in self.group_by
         whole_run = None if per_window else Rollup(self.group_by)
-        for _, grouped in groupby(requests, key=lambda r: r.window_index):
-            window = list(grouped)
-            # Keys with a day are complete once their window is: sum per window, emit, forget.
-            rollup = whole_run if whole_run is not None else Rollup(self.group_by)
-            for request in window:
-                for rows in self._fetch(request):
-                    if direct:
-                        yield from direct_records(rows, self.group_by)
-                    else:
-                        rollup.add(rows)
-            if per_window and not direct:
-                yield from rollup.records()
-            self._advance_bookmark(context, last_complete_day(window[0].end))
+        rollup = whole_run if whole_run is not None else Rollup(self.group_by)
+        progress = Progress(self.logger, len(requests))
+        last_batch = {r.window_index: r.batch_index for r in requests}
+        workers = int(self.config.get("max_concurrent_requests", 4))
+        # Responses come back in plan order whatever the concurrency, so records and STATE are
+        # the same as a sequential run's; a window's STATE follows its last response's records.
+        fetched = ordered_concurrent(lambda r: (r, list(self._fetch(r))), requests, workers)
+        for request, responses in fetched:
+            rows_out = 0
+            for rows in responses:
+                rows_out += len(rows)
+                if direct:
+                    yield from direct_records(rows, self.group_by)
+                else:
+                    rollup.add(rows)
+            progress.request_done(rows_out)
+            if request.batch_index == last_batch[request.window_index]:
+                if per_window and not direct:
+                    # Keys with a day are complete once their window is: emit, then forget.
+                    yield from rollup.records()
+                    rollup = Rollup(self.group_by)
+                self._advance_bookmark(context, last_complete_day(request.end))
+        progress.finish()
         if whole_run is not None:
             bounds = {
                 "period_start": format_api_time(period.start),

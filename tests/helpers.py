@@ -36,7 +36,10 @@ class SyncResult:
 def parse_messages(text: str) -> SyncResult:
     result = SyncResult()
     for line in text.splitlines():
-        message = json.loads(line)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"not a Singer message: {line[:300]!r}") from None
         if message["type"] == "SCHEMA":
             result.schemas.append(message)
         elif message["type"] == "RECORD":

@@ -201,7 +201,10 @@ def test_sigkill_and_resume_equals_an_uninterrupted_run(sandbox, tmp_path, kill_
         lines.append(line)
         records += '"type":"RECORD"' in line
     process.send_signal(signal.SIGKILL)
-    rest = process.communicate(timeout=30)[0]
+    # Read through the same text wrapper: communicate(timeout=...) reads the raw pipe and would
+    # skip what readline() already buffered.
+    rest = process.stdout.read()
+    process.wait(timeout=30)
     lines += [line for line in rest.splitlines(keepends=True) if line.endswith("\n")]
     delivered = parse_messages("".join(lines))
     state_path = tmp_path / "state.json"

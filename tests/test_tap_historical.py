@@ -113,6 +113,7 @@ def test_manual_mode_with_refused_ids_keeps_the_rest(sandbox, now):
         start_date_mode="relative",
         days_back_to_start_from=40,
         days_back_to_end_at=1,
+        max_concurrent_requests=1,  # so window 2 is planned after window 1's refusals
     )
     result = run_sync(config)
     today = midnight(now)
@@ -379,3 +380,23 @@ def test_state_after_each_window_never_ahead(sandbox, now):
         (first_window_end + timedelta(days=27)).date().isoformat(),
         (today - timedelta(days=1)).date().isoformat(),
     ]
+
+
+@pytest.mark.parametrize(
+    "group_by",
+    [["tweet.id", "engagement.type", "engagement.day"], ["engagement.type", "engagement.day"]],
+)
+def test_concurrency_changes_nothing_in_the_output(sandbox, now, group_by):
+    sandbox.faults.latency_ms = 15
+    config = sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=sandbox.model.owned_ids()[:60],
+        engagement_types=["impressions", "replies"],
+        group_by=group_by,
+        days_back_to_start_from=70,
+    )
+    runs = [run_sync({**config, "max_concurrent_requests": n}) for n in (1, 4, 8)]
+    assert len(runs[0].records) > 0
+    for other in runs[1:]:
+        assert other.records == runs[0].records  # same rows in the same order
+        assert other.states == runs[0].states  # same STATE messages at the same points
