@@ -10,7 +10,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_BIN := $(abspath $(MELTANO))
 
-.PHONY: install test lint demo clean-demo sandbox clean
+.PHONY: install test lint demo clean-demo sandbox bench clean
 
 $(STAMP): pyproject.toml
 	@echo "==> Creating $(VENV) and installing the tap with its dev tools"
@@ -43,6 +43,9 @@ demo: $(STAMP) $(MELTANO_STAMP)
 clean-demo:
 	rm -rf output/jsonl
 	-$(MELTANO) state clear --force demo:tap-twitter-engagement-to-target-jsonl
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 sandbox: $(STAMP)
 	$(BIN)/tap-twitter-engagement-sandbox --port 0 --config-out sandbox-config.json

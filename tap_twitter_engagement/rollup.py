@@ -264,3 +264,53 @@ def direct_records(rows: Iterable[CanonicalRow], group_by: Sequence[str]) -> Ite
     rollup = Rollup(group_by)
     rollup.add(rows)
     return rollup.records()
+
+
+def canonical_records(
+    grouping: Mapping[str, Any], hourly: bool, *, skip_video: frozenset[str] = frozenset()
+) -> Iterator[Record]:
+    """Records straight from one canonical response when ``group_by`` *is* the canonical grain.
+
+    The common case (the default grouping) needs no summing: one pass over the nested object,
+    levels visited in sorted order, gives exactly what ``direct_records(flatten(...))`` gives,
+    several times faster. ``skip_video`` drops ``video_views`` of those tweet ids.
+    """
+    tweets = _mapping(grouping, "grouping", "tweet IDs")
+    for tweet_id in sorted(tweets, key=_tweet_order):
+        by_metric = _mapping(tweets[tweet_id], f"tweet {tweet_id}", "metrics")
+        for metric in sorted(by_metric, key=_metric_order):
+            if metric == "video_views" and tweet_id in skip_video:
+                continue
+            where = f"tweet {tweet_id} metric {metric}"
+            days = _mapping(by_metric[metric], where, "days")
+            for day_key in sorted(days):
+                _day(day_key, where)
+                value = days[day_key]
+                if not hourly:
+                    count = (
+                        int(value)
+                        if type(value) is str and value.isdigit()
+                        else _count(value, f"{where} day {day_key}")
+                    )
+                    yield {
+                        "tweet_id": tweet_id,
+                        "engagement_type": metric,
+                        "engagement_date": day_key,
+                        COUNT_COLUMN: count,
+                    }
+                    continue
+                hours = _mapping(value, f"{where} day {day_key}", "hours")
+                for hour_key in sorted(hours, key=lambda h: _hour(h, where)):
+                    raw = hours[hour_key]
+                    count = (
+                        int(raw)
+                        if type(raw) is str and raw.isdigit()
+                        else _count(raw, f"{where} day {day_key} hour {hour_key}")
+                    )
+                    yield {
+                        "tweet_id": tweet_id,
+                        "engagement_type": metric,
+                        "engagement_date": day_key,
+                        "engagement_hour": int(hour_key),
+                        COUNT_COLUMN: count,
+                    }

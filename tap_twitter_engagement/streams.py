@@ -7,11 +7,12 @@ and windows are exact. State advances only after a whole window has been emitted
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_twitter_engagement.client import RefusedTweets, TwitterStream, ordered_concurrent
 from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
@@ -22,8 +23,8 @@ from tap_twitter_engagement.rollup import (
     CANONICAL_HOURLY,
     COLUMNS,
     COUNT_COLUMN,
-    CanonicalRow,
     Rollup,
+    canonical_records,
     direct_records,
     flatten,
     needs_hours,
@@ -87,6 +88,9 @@ class HistoricalEngagementStream(TwitterStream):
 
     name = "historical_engagement"
     path = "/insights/engagement/historical"
+    #: Records are built with the schema's exact types (str, int, ISO dates), so the SDK's
+    #: per-record type conformance has nothing to do; see BENCHMARKS.md for what it would cost.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     _tap: TapTwitterEngagement
 
     def __init__(self, tap: TapTwitterEngagement) -> None:
@@ -145,10 +149,23 @@ class HistoricalEngagementStream(TwitterStream):
         workers = int(self.config.get("max_concurrent_requests", 4))
         # Responses come back in plan order whatever the concurrency, so records and STATE are
         # the same as a sequential run's; a window's STATE follows its last response's records.
+        hourly = needs_hours(self.group_by)
+        canonical = self.group_by in (CANONICAL_DAILY, CANONICAL_HOURLY)
         fetched = ordered_concurrent(lambda r: (r, list(self._fetch(r))), requests, workers)
         for request, responses in fetched:
             rows_out = 0
-            for rows in responses:
+            for grouping, no_video in responses:
+                if canonical:  # the default grouping: records straight from the response
+                    for record in canonical_records(grouping, hourly, skip_video=no_video):
+                        rows_out += 1
+                        yield record
+                    continue
+                # Old videos' views are "not delivered" whether the API omits them or sends 0.
+                rows = [
+                    r
+                    for r in flatten(grouping, hourly)
+                    if not (r.engagement_type == "video_views" and r.tweet_id in no_video)
+                ]
                 rows_out += len(rows)
                 if direct:
                     yield from direct_records(rows, self.group_by)
@@ -191,8 +208,9 @@ class HistoricalEngagementStream(TwitterStream):
             "end": format_api_time(request.end),
         }
 
-    def _fetch(self, request: PlannedRequest) -> Iterator[list[CanonicalRow]]:
-        """Canonical rows of one planned request, per successful response.
+    def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
+        """The canonical grouping of each successful response for one planned request, with
+        the ids whose video views the API did not deliver.
 
         Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
         refusal names no ids, the batch is bisected until the refused ids are isolated. Every
@@ -200,7 +218,6 @@ class HistoricalEngagementStream(TwitterStream):
         """
         refused = self._tap.refused_ids
         pending = [[i for i in request.tweet_ids if i not in refused]]
-        hourly = needs_hours(self.group_by)
         while pending:
             batch = [i for i in pending.pop(0) if i not in refused]
             if not batch:
@@ -220,14 +237,7 @@ class HistoricalEngagementStream(TwitterStream):
                     middle = len(batch) // 2
                     pending[0:0] = [batch[:middle], batch[middle:]]
                 continue
-            no_video = self._note_partial(data)
-            rows = flatten(data.get(GROUPING) or {}, hourly)
-            # Old videos' views are "not delivered" whether the API omits them or sends "0".
-            yield [
-                r
-                for r in rows
-                if not (r.engagement_type == "video_views" and r.tweet_id in no_video)
-            ]
+            yield data.get(GROUPING) or {}, frozenset(self._note_partial(data))
 
     def _note_partial(self, data: dict[str, Any]) -> set[str]:
         """Log ids served only in part (once each); return those without video views."""

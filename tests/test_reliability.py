@@ -121,7 +121,8 @@ def test_client_errors_are_not_retried(sandbox, now, api_path, message):
 def test_retry_budget_exhausted_fails_clearly_and_state_covers_only_delivered(sandbox, now):
     ids = sandbox.model.owned_ids()[:30]  # 2 batches per window
     sandbox.faults.outage_after = 3  # window 1 (2 requests) completes, window 2 fails midway
-    config = _config(sandbox, ids, ["impressions"], 60, max_retries=2)
+    # Sequential, so "the first 3 requests succeed" means window 1 and window 2's first batch.
+    config = _config(sandbox, ids, ["impressions"], 60, max_retries=2, max_concurrent_requests=1)
     result, error = run_sync_until_error(config)
     assert isinstance(error, TapHTTPError)
     assert str(error).startswith(

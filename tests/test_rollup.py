@@ -12,8 +12,11 @@ import pytest
 
 from tap_twitter_engagement.errors import ConfigError
 from tap_twitter_engagement.rollup import (
+    CANONICAL_DAILY,
+    CANONICAL_HOURLY,
     CanonicalRow,
     Rollup,
+    canonical_records,
     direct_records,
     flatten,
     key_columns,
@@ -414,3 +417,29 @@ def test_direct_records_sum_within_one_response() -> None:
 def test_direct_records_refuse_groupings_that_span_requests(group_by: list[str]) -> None:
     with pytest.raises(ValueError, match="needs a Rollup"):
         list(direct_records([], group_by))
+
+
+def test_canonical_records_equal_the_general_path():
+    daily = {
+        "20": {
+            "favorites": {"2026-01-02": "3", "2026-01-01": 4},
+            "impressions": {"2026-01-01": "10", "2026-01-02": "0"},
+            "video_views": {"2026-01-01": "7"},
+        },
+        "3": {"impressions": {"2026-01-01": "1"}},
+    }
+    hourly = {"5": {"url_clicks": {"2026-01-01": {"10": "2", "02": 1, "00": "0"}}}}
+    for grouping, is_hourly, group_by in (
+        (daily, False, CANONICAL_DAILY),
+        (hourly, True, CANONICAL_HOURLY),
+    ):
+        general = list(direct_records(flatten(grouping, is_hourly), group_by))
+        assert list(canonical_records(grouping, is_hourly)) == general
+    skipped = list(canonical_records(daily, False, skip_video=frozenset({"20"})))
+    assert [r["engagement_type"] for r in skipped if r["tweet_id"] == "20"] == [
+        "impressions",
+        "impressions",
+        "favorites",
+        "favorites",
+    ]
+    assert [r["tweet_id"] for r in canonical_records(daily, False)][:1] == ["3"]

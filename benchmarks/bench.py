@@ -1,0 +1,301 @@
+"""``make bench``: throughput, request count, latency hiding, memory and pacing, side by side.
+
+The sandbox runs in this process; every tap run is a separate process (so the two do not share a
+GIL), and timings are the SDK's own ``sync_duration`` metric of the stream, so interpreter start-up
+is left out of both the tap and the floor. Results are printed as a table and written to
+BENCHMARKS.md with the machine's description. ``--smoke`` runs every measurement tiny (seconds),
+for the test suite, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tap_twitter_engagement.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+)')
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    measure: str
+    result: str
+    target: str
+    ok: bool
+
+
+def run_tap(config: dict, *, output: Path | None = None) -> tuple[float, int, int]:
+    """A tap process: (sync seconds per the SDK, records written, peak RSS in KiB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "config.json"
+        config_path.write_text(json.dumps(config))
+        out_path = output or Path(tmp) / "out.singer"
+        with out_path.open("wb") as out, (Path(tmp) / "err.log").open("wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)],
+                stdout=out,
+                stderr=err,
+                cwd=ROOT,
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        log = (Path(tmp) / "err.log").read_text()
+        if process.returncode != 0:
+            raise SystemExit(f"tap failed ({process.returncode}):\n{log[-3000:]}")
+        records = sum(1 for line in out_path.open() if line.startswith('{"type":"RECORD"'))
+    return float(_DURATION.findall(log)[-1]), records, usage.ru_maxrss
+
+
+def run_floor(records_file: Path, level: str = "RECURSIVE") -> tuple[float, int]:
+    """The same records through a bare SDK stream with the msgspec writer, no HTTP."""
+    with tempfile.TemporaryFile() as err:
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(records_file), level],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            check=True,
+            cwd=ROOT,
+        )
+        err.seek(0)
+        log = err.read().decode()
+    result = json.loads(log.strip().splitlines()[-1])
+    return float(result["seconds"]), int(result["records"])
+
+
+def manual(sandbox: Sandbox, n_ids: int, days: int, metrics: list[str], **extra: object) -> dict:
+    ids = sandbox.model.owned_ids(exclude_retweets=False)[:n_ids]
+    if len(ids) < n_ids:
+        raise SystemExit(f"the sandbox has only {len(ids)} usable tweets; raise --tweets")
+    return sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=ids,
+        engagement_types=metrics,
+        days_back_to_start_from=days,
+        days_back_to_end_at=1,
+        retry_wait_seconds=0.2,
+        **extra,
+    )
+
+
+ALL = [
+    "impressions",
+    "engagements",
+    "favorites",
+    "retweets",
+    "replies",
+    "video_views",
+    "media_views",
+    "media_engagements",
+    "url_clicks",
+    "hashtag_clicks",
+    "detail_expands",
+    "permalink_clicks",
+    "app_install_attempts",
+    "app_opens",
+    "email_tweet",
+    "user_follows",
+    "user_profile_clicks",
+]
+
+
+def throughput_and_requests(sandbox: Sandbox, scale: float) -> list[Row]:
+    n_ids, days = max(2, int(250 * scale)), max(2, int(56 * scale))
+    config = manual(sandbox, n_ids, days, ALL)
+    run_tap(config)  # warm the sandbox's model caches: its compute stands in for the remote API
+    sandbox.reset()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "tap.singer"
+        seconds, records, _ = run_tap(config, output=out)
+        made = len([r for r in sandbox.requests("insights/historical") if r.status == 200])
+        floors = {level: run_floor(out, level) for level in ("RECURSIVE", "ROOT_ONLY", "NONE")}
+    tap_rate = records / seconds
+    rates = {level: count / secs for level, (secs, count) in floors.items()}
+    minimum = math.ceil(n_ids / 25) * math.ceil(days / 28)
+    ratio = tap_rate / rates["RECURSIVE"]
+    return [
+        Row(
+            f"1. throughput, {records:,} records ({n_ids} tweets x {days} days x 17 metrics)",
+            f"tap {tap_rate:,.0f} rec/s; floor (bare SDK stream, msgspec, default RECURSIVE "
+            f"conformance) {rates['RECURSIVE']:,.0f} rec/s; ratio {ratio:.2f}",
+            ">= 0.80",
+            ratio >= 0.8,
+        ),
+        Row(
+            "1b. floor by TYPE_CONFORMANCE_LEVEL (the tap uses NONE: its records are typed)",
+            f"RECURSIVE {rates['RECURSIVE']:,.0f}, ROOT_ONLY {rates['ROOT_ONLY']:,.0f}, NONE "
+            f"{rates['NONE']:,.0f} rec/s; tap / NONE floor {tap_rate / rates['NONE']:.2f}",
+            "(reported)",
+            True,
+        ),
+        Row(
+            "2. requests made vs minimum ceil(ids/25) x ceil(days/28)",
+            f"{made} vs {minimum} = {made / minimum:.2f}",
+            "1.00",
+            made == minimum,
+        ),
+    ]
+
+
+def latency_hiding(sandbox: Sandbox, scale: float) -> list[Row]:
+    n_ids, days = (400, 364) if scale >= 1 else (50, 56)
+    latency = 0.2 if scale >= 1 else 0.05
+    rows = []
+    for workers in (1, 4, 8):
+        sandbox.reset()
+        sandbox.faults.latency_ms = int(latency * 1000)
+        seconds, _, _ = run_tap(
+            manual(sandbox, n_ids, days, ["impressions"], max_concurrent_requests=workers)
+        )
+        made = len(sandbox.requests("insights/historical"))
+        ideal = made * latency / workers
+        ratio = seconds / ideal
+        rows.append(
+            Row(
+                f"3. latency {latency * 1000:.0f} ms, {made} requests, concurrency {workers}",
+                f"{seconds:.1f} s vs ideal {ideal:.1f} s = {ratio:.2f}x",
+                "<= 1.25x" if workers > 1 else "(baseline)",
+                ratio <= 1.25 or workers == 1,
+            )
+        )
+    sandbox.faults.latency_ms = 0
+    return rows
+
+
+def memory(sandbox: Sandbox, scale: float) -> list[Row]:
+    small = (max(2, int(25 * scale)), max(2, int(56 * scale)))
+    large = (small[0] * 5, small[1] * 2)
+    results = []
+    for n_ids, days in (small, large):
+        sandbox.reset()
+        _, records, rss = run_tap(manual(sandbox, n_ids, days, ALL))
+        results.append((records, rss))
+    (r1, m1), (r10, m10) = results
+    ratio = m10 / m1
+    return [
+        Row(
+            f"4. peak RSS, {r1:,} vs {r10:,} records ({r10 / r1:.0f}x)",
+            f"{m1 / 1024:.0f} MiB vs {m10 / 1024:.0f} MiB = {ratio:.2f}x",
+            "<= 1.20x",
+            ratio <= 1.2,
+        )
+    ]
+
+
+def pacing(sandbox: Sandbox, scale: float) -> list[Row]:
+    limit = 120
+    # 4 batches x 13 windows = 52 requests, about 26 s at 120/min (smoke: 6 requests).
+    n_ids, days = (100, 364) if scale >= 1 else (25, 168)
+    sandbox.reset()
+    sandbox.set_rate_limit(limit)
+    try:
+        run_tap(
+            manual(
+                sandbox,
+                n_ids,
+                days,
+                ["favorites"],
+                max_concurrent_requests=8,
+                max_requests_per_minute=limit,
+            )
+        )
+        log = sandbox.requests("insights/historical")
+    finally:
+        sandbox.reset()
+    throttled = sum(r.status == 429 for r in log)
+    span = log[-1].at - log[0].at
+    rate = (len(log) - 1) / span * 60 if span > 0 else float("inf")
+    return [
+        Row(
+            f"5. pacing: limit {limit}/min, concurrency 8, {len(log)} requests",
+            f"{throttled} x 429, {rate:.0f} requests/min ({rate / limit:.2f} R)",
+            "0 x 429, >= 0.90 R",
+            throttled == 0 and rate >= 0.9 * limit,
+        )
+    ]
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "?",
+    )
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {int(mem) // 1024 // 1024} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def render(rows: list[Row]) -> str:
+    lines = ["| measure | result | target | met |", "|---|---|---|---|"]
+    lines += [
+        f"| {r.measure} | {r.result} | {r.target} | {'yes' if r.ok else 'NO'} |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, no BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    scale = 0.1 if args.smoke else 1.0
+    started = time.monotonic()
+    rows: list[Row] = []
+    with Sandbox(seed=5, tweets=700, rate_limit_per_minute=100_000) as sandbox:
+        for measure in (throughput_and_requests, latency_hiding, memory, pacing):
+            print(f"running {measure.__name__} ...", file=sys.stderr, flush=True)
+            rows += measure(sandbox, scale)
+    table = render(rows)
+    print(table)
+    if not args.smoke:
+        text = (
+            f"# Benchmarks\n\nProduced by `make bench` (`python benchmarks/bench.py`) on "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {time.monotonic() - started:.0f} s.\n\n"
+            f"Machine: {machine()}.\n\n{table}\n\n{NOTES}"
+        )
+        (ROOT / "BENCHMARKS.md").write_text(text)
+    return 0 if all(r.ok for r in rows) or args.smoke else 1
+
+
+NOTES = """How each is measured:
+1. A full sync against the sandbox (no added latency), records per second by the SDK's own
+   `sync_duration` metric, next to a floor: a bare singer-sdk stream with the msgspec writer
+   emitting the very same records, without HTTP (`benchmarks/floor.py`), run right after.
+2. Successful historical requests the sandbox saw, against ceil(ids/25) x ceil(days/28).
+3. Sandbox latency added to every request; wall time (`sync_duration`) against
+   requests x latency / concurrency.
+4. Peak RSS of the tap process (`wait4`), 1x and 10x the records (5x the tweets, 2x the days).
+5. Sandbox limited to R requests per minute per endpoint, tap paced with
+   `max_requests_per_minute` R and 8 workers; the rate is requests over the time between the
+   first and the last request the sandbox saw.
+"""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

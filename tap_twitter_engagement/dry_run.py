@@ -1,0 +1,78 @@
+"""``tap-twitter-engagement-plan --config CONFIG``: what a sync would do, without running it.
+
+It validates the config, selects the tweets (v2 calls only; never the Engagement API), and prints
+the period, the batches, windows and requests, the time they need at the configured pace, and the
+number of distinct tweet authors, since X bills the Engagement API per handle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from tap_twitter_engagement import selection as select
+from tap_twitter_engagement.plan import format_api_time, plan
+from tap_twitter_engagement.streams import HistoricalEngagementStream
+from tap_twitter_engagement.tap import TapTwitterEngagement
+
+
+def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
+    stream = tap.streams["historical_engagement"]
+    if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
+        raise TypeError(type(stream))
+    chosen = tap.selection(stream)
+    period = stream.period(now, None)
+    requests = plan(list(chosen.tweet_ids), period.start, period.end)
+    batches = len({r.batch_index for r in requests})
+    windows = len({r.window_index for r in requests})
+    mode = tap.config.get("tweet_selection", "recent")
+    if mode == "recent":
+        authors = {chosen.user_id} if chosen.tweet_ids else set()
+    else:
+        found, _ = select.lookup(stream.get_json, stream.timeline_url_base, chosen.tweet_ids)
+        authors = {str(t.get("author_id")) for t in found}
+    days = (period.end - period.start).total_seconds() / 86400
+    pace = tap.config.get("max_requests_per_minute")
+    timing = (
+        f"{len(requests)} requests at {pace}/min: at least "
+        f"{math.ceil(max(0, len(requests) - 1) * 60 / pace)} s"
+        if pace
+        else "no max_requests_per_minute set: bound by latency and the API's own limit"
+    )
+    return [
+        "Plan for historical_engagement (no Engagement API call was made):",
+        f"  tweets: {len(chosen.tweet_ids)} ({mode} mode); distinct authors (billed handles): "
+        f"{len(authors)}",
+        f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
+        f"({days:g} days)",
+        f"  batches of <= 25 ids: {batches}; windows of <= 28 days: {windows}",
+        f"  requests: {len(requests)} (= {batches} x {windows}, the minimum)",
+        f"  metrics: {len(tap.config['engagement_types'])}; group_by: "
+        f"{', '.join(tap.config.get('group_by') or [])}",
+        f"  time: {timing}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tap-twitter-engagement-plan", description=__doc__)
+    parser.add_argument("--config", type=Path, required=True, help="the tap's config JSON")
+    args = parser.parse_args(argv)
+    try:
+        tap = TapTwitterEngagement(
+            config=json.loads(args.config.read_text()), parse_env_config=False
+        )
+        print("\n".join(describe(tap, datetime.now(UTC))))
+    except click.ClickException as exc:  # config errors and API refusals: one line
+        exc.show()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
