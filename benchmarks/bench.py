@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tap_twitter_engagement.metrics import HISTORICAL_METRICS
 from tap_twitter_engagement.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,25 +93,7 @@ def manual(sandbox: Sandbox, n_ids: int, days: int, metrics: list[str], **extra:
     )
 
 
-ALL = [
-    "impressions",
-    "engagements",
-    "favorites",
-    "retweets",
-    "replies",
-    "video_views",
-    "media_views",
-    "media_engagements",
-    "url_clicks",
-    "hashtag_clicks",
-    "detail_expands",
-    "permalink_clicks",
-    "app_install_attempts",
-    "app_opens",
-    "email_tweet",
-    "user_follows",
-    "user_profile_clicks",
-]
+ALL = list(HISTORICAL_METRICS)
 
 
 def throughput_and_requests(sandbox: Sandbox, scale: float) -> list[Row]:

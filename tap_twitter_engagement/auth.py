@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--meltano",
         action="store_true",
-        help="print the `meltano config tap-twitter-engagement set` lines to run",
+        help="print the `meltano config set tap-twitter-engagement` lines to run",
     )
     return parser
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"3. Access token of {who}. Run:")
         for name, value in values.items():
-            print(f"   meltano config tap-twitter-engagement set {name} {value}")
+            print(f"   meltano config set tap-twitter-engagement {name} {value}")
     return 0
 
 

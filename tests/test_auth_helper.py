@@ -72,8 +72,8 @@ def test_pin_flow_prints_meltano_lines(sandbox):
     assert process.returncode == 0
     lines = [line.strip() for line in out.splitlines() if "meltano config" in line]
     assert [line.rsplit(" ", 1)[0] for line in lines] == [
-        "meltano config tap-twitter-engagement set access_token",
-        "meltano config tap-twitter-engagement set access_token_secret",
+        "meltano config set tap-twitter-engagement access_token",
+        "meltano config set tap-twitter-engagement access_token_secret",
     ]
 
 
