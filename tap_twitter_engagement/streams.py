@@ -11,9 +11,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.client import RefusedTweets, TwitterStream, ordered_concurrent
 from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
 from tap_twitter_engagement.plan import PlannedRequest, format_api_time, plan
@@ -253,3 +255,111 @@ class HistoricalEngagementStream(TwitterStream):
                 no_video, "historical", "unsupported_video_views", self.logger, keep_querying=True
             )
         return set(no_video)
+
+
+_PUBLIC_METRICS = (
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "impression_count",
+    "bookmark_count",
+)
+
+
+class TweetsStream(TwitterStream):
+    """The selected tweets' metadata and public counts, from the X API v2.
+
+    Recent mode reuses the timeline pages the selection already read; manual mode looks the ids
+    up with ``GET /2/tweets?ids=``, 100 per call. Not selected by default.
+    """
+
+    name = "tweets"
+    path = "/2/tweets"
+    http_method = "GET"
+    primary_keys = ("id",)
+    selected_by_default = False
+    _tap: TapTwitterEngagement
+    schema = th.PropertiesList(
+        th.Property("id", th.StringType, required=True, description="Tweet (post) id."),
+        th.Property("text", th.StringType),
+        th.Property("created_at", th.DateTimeType),
+        th.Property("author_id", th.StringType),
+        th.Property("conversation_id", th.StringType),
+        th.Property("lang", th.StringType),
+        *(th.Property(name, th.IntegerType) for name in _PUBLIC_METRICS),
+    ).to_dict()
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+        chosen = self._tap.selection(self)
+        if chosen.tweets is not None:
+            tweets = [chosen.tweets[i] for i in chosen.tweet_ids if i in chosen.tweets]
+        else:
+            found, errors = select.lookup(self.get_json, self.timeline_url_base, chosen.tweet_ids)
+            for error in errors:
+                reason = (
+                    "protected" if "Authorization" in str(error.get("title")) else ("unavailable")
+                )
+                self._tap.skip(
+                    [str(error.get("resource_id") or error.get("value"))],
+                    "tweets",
+                    reason,
+                    self.logger,
+                    keep_querying=True,
+                )
+            by_id = {str(t["id"]): t for t in found}
+            tweets = [by_id[i] for i in chosen.tweet_ids if i in by_id]
+        for tweet in tweets:
+            metrics = tweet.get("public_metrics") or {}
+            yield {
+                "id": str(tweet["id"]),
+                "text": tweet.get("text"),
+                "created_at": tweet.get("created_at"),
+                "author_id": tweet.get("author_id"),
+                "conversation_id": tweet.get("conversation_id"),
+                "lang": tweet.get("lang"),
+                **{name: metrics.get(name) for name in _PUBLIC_METRICS},
+            }
+
+
+class SkippedTweetsStream(Stream):
+    """Every id the API refused or could not (fully) serve during this run, with the reason.
+
+    It is synced last, so it reports what the streams before it met. Not selected by default.
+    """
+
+    name = "skipped_tweets"
+    primary_keys = ("tweet_id", "endpoint", "reason")
+    selected_by_default = False
+    _tap: TapTwitterEngagement
+    schema = th.PropertiesList(
+        th.Property("tweet_id", th.StringType, required=True),
+        th.Property(
+            "endpoint",
+            th.StringType,
+            required=True,
+            description="The API the id was refused by: historical or tweets.",
+        ),
+        th.Property(
+            "reason",
+            th.StringType,
+            required=True,
+            allowed_values=[
+                "unavailable",
+                "protected",
+                "other_author",
+                "unsupported_impressions_engagements",
+                "unsupported_video_views",
+            ],
+        ),
+        th.Property("detected_at", th.DateTimeType, required=True),
+    ).to_dict()
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+        for (tweet_id, endpoint, reason), at in list(self._tap.skipped.items()):
+            yield {
+                "tweet_id": tweet_id,
+                "endpoint": endpoint,
+                "reason": reason,
+                "detected_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }

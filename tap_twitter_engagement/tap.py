@@ -15,7 +15,11 @@ from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_wit
 from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.client import Pacer, TwitterStream
 from tap_twitter_engagement.settings import CONFIG_SCHEMA, check, schema_error
-from tap_twitter_engagement.streams import HistoricalEngagementStream
+from tap_twitter_engagement.streams import (
+    HistoricalEngagementStream,
+    SkippedTweetsStream,
+    TweetsStream,
+)
 
 if TYPE_CHECKING:
     from singer_sdk import Stream
@@ -61,7 +65,11 @@ class TapTwitterEngagement(Tap):
         return [str(e) for e in errors]
 
     def discover_streams(self) -> list[Stream]:
-        return [HistoricalEngagementStream(self)]
+        return [HistoricalEngagementStream(self), TweetsStream(self), SkippedTweetsStream(self)]
+
+    def load_streams(self) -> list[Stream]:
+        """The SDK's order (by name), but skipped_tweets last: it reports what the others met."""
+        return sorted(super().load_streams(), key=lambda s: s.name == SkippedTweetsStream.name)
 
     # ------------------------------------------------------------------ run-wide state
     def selection(self, stream: TwitterStream) -> select.Selection:

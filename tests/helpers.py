@@ -24,6 +24,8 @@ class SyncResult:
     schemas: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     states: list[dict[str, Any]] = field(default_factory=list)
+    #: Records of every stream; ``records`` holds historical_engagement's.
+    by_stream: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def final_state(self) -> dict[str, Any]:
@@ -43,22 +45,32 @@ def parse_messages(text: str) -> SyncResult:
         if message["type"] == "SCHEMA":
             result.schemas.append(message)
         elif message["type"] == "RECORD":
-            result.records.append(message["record"])
+            result.by_stream.setdefault(message["stream"], []).append(message["record"])
+            if message["stream"] == "historical_engagement":
+                result.records.append(message["record"])
         elif message["type"] == "STATE":
             result.states.append(message["value"])
     return result
 
 
-def run_sync(config: dict[str, Any], state: dict[str, Any] | None = None) -> SyncResult:
-    """One full sync in this process, stdout captured (the msgspec writer writes bytes)."""
-    result, error = run_sync_until_error(config, state)
+def run_sync(
+    config: dict[str, Any], state: dict[str, Any] | None = None, streams: list[str] | None = None
+) -> SyncResult:
+    """One full sync in this process, stdout captured (the msgspec writer writes bytes).
+
+    ``streams`` selects those streams through a catalog, as Meltano would; by default the tap
+    syncs what is selected by default.
+    """
+    result, error = run_sync_until_error(config, state, streams)
     if error is not None:
         raise error
     return result
 
 
 def run_sync_until_error(
-    config: dict[str, Any], state: dict[str, Any] | None = None
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    streams: list[str] | None = None,
 ) -> tuple[SyncResult, Exception | None]:
     """A sync that may fail: the messages written before the failure, and the failure."""
     buffer = io.BytesIO()
@@ -66,12 +78,24 @@ def run_sync_until_error(
     error: Exception | None = None
     with contextlib.redirect_stdout(wrapper):
         try:
-            tap = TapTwitterEngagement(config=dict(config), state=state, parse_env_config=False)
+            catalog = catalog_selecting(config, streams) if streams is not None else None
+            tap = TapTwitterEngagement(
+                config=dict(config), state=state, catalog=catalog, parse_env_config=False
+            )
             tap.sync_all()
         except Exception as exc:
             error = exc
         wrapper.flush()
     return parse_messages(buffer.getvalue().decode()), error
+
+
+def catalog_selecting(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
+    catalog = TapTwitterEngagement(config=dict(config), parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
 
 
 def midnight(moment: datetime) -> datetime:

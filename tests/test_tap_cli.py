@@ -55,7 +55,9 @@ def test_discover_prints_the_catalog_for_the_configured_grouping(tmp_path, sandb
     config = sandbox.tap_config(group_by=["engagement.type", "engagement.hour"])
     result = tap("--config", _config_file(tmp_path, config), "--discover")
     assert result.returncode == 0, result.stderr
-    (stream,) = json.loads(result.stdout)["streams"]
+    streams = {s["tap_stream_id"]: s for s in json.loads(result.stdout)["streams"]}
+    assert set(streams) == {"historical_engagement", "tweets", "skipped_tweets"}
+    stream = streams["historical_engagement"]
     assert stream["tap_stream_id"] == "historical_engagement"
     assert stream["key_properties"] == [
         "engagement_type",
@@ -146,7 +148,11 @@ def test_wrong_credentials_give_the_401_line(tmp_path, sandbox):
 def test_sample_config_is_valid():
     config = json.loads((ROOT / "sample_config.json").read_text())
     tap_ = TapTwitterEngagement(config=config, parse_env_config=False)
-    assert [s.name for s in tap_.streams.values()] == ["historical_engagement"]
+    assert [s.name for s in tap_.streams.values()] == [
+        "historical_engagement",
+        "tweets",
+        "skipped_tweets",
+    ]
 
 
 def test_debug_logging_never_shows_credentials(tmp_path, sandbox):

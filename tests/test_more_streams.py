@@ -1,0 +1,83 @@
+"""The tweets and skipped_tweets streams, against the sandbox model."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from tap_twitter_engagement.sandbox.v2 import public_metrics
+from tests.helpers import run_sync
+
+ALL_STREAMS = ["historical_engagement", "tweets", "skipped_tweets"]
+
+
+@pytest.fixture
+def now(sandbox):
+    moment = sandbox.model.anchor + timedelta(hours=13, minutes=37)
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+def _expected_tweet(sandbox, tweet_id, now):
+    tweet = sandbox.model.tweet(tweet_id)
+    return {
+        "id": tweet.id,
+        "text": tweet.text,
+        "created_at": tweet.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "author_id": tweet.author_id,
+        "conversation_id": tweet.conversation_id,
+        "lang": tweet.lang,
+        **public_metrics(tweet, sandbox.model, now),
+    }
+
+
+def test_only_historical_is_selected_by_default(sandbox, now):
+    result = run_sync(
+        sandbox.tap_config(
+            number_of_tweets=3, engagement_types=["favorites"], duration="single_date"
+        )
+    )
+    assert set(result.by_stream) == {"historical_engagement"}
+
+
+def test_tweets_stream_in_recent_mode_reuses_the_timeline(sandbox, now):
+    result = run_sync(
+        sandbox.tap_config(number_of_tweets=12, duration="single_date"), streams=["tweets"]
+    )
+    ids = sandbox.model.owned_ids()[:12]
+    assert result.by_stream["tweets"] == [_expected_tweet(sandbox, i, now) for i in ids]
+    assert not sandbox.requests("2/tweets")
+    assert not sandbox.requests("insights/historical")
+
+
+def test_manual_mode_lookup_and_skipped_tweets(sandbox, now):
+    model = sandbox.model
+    own = model.owned_ids()[:4]
+    deleted, other = model.ids_of_kind("deleted")[0], model.ids_of_kind("other_author")[0]
+    protected = model.ids_of_kind("protected")[0]
+    old_video = model.ids_of_kind("old_video")[0]
+    ids = [own[0], deleted, other, own[1], protected, own[2], old_video, own[3]]
+    config = sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=ids,
+        engagement_types=["video_views", "favorites"],
+        duration="single_date",
+    )
+    result = run_sync(config, streams=ALL_STREAMS)
+    served = [own[0], other, own[1], own[2], old_video, own[3]]
+    assert result.by_stream["tweets"] == [_expected_tweet(sandbox, i, now) for i in served]
+    assert len(sandbox.requests("2/tweets")) == 1
+    skipped = {
+        (r["tweet_id"], r["endpoint"], r["reason"]) for r in result.by_stream["skipped_tweets"]
+    }
+    assert skipped == {
+        (deleted, "historical", "unavailable"),
+        (other, "historical", "other_author"),
+        (protected, "historical", "protected"),
+        (old_video, "historical", "unsupported_video_views"),
+        (deleted, "tweets", "unavailable"),
+        (protected, "tweets", "protected"),
+    }
+    assert {r["tweet_id"] for r in result.records} == {*own, old_video}
