@@ -314,3 +314,18 @@ def canonical_records(
                         "engagement_hour": int(hour_key),
                         COUNT_COLUMN: count,
                     }
+
+
+def widen(records: Iterable[Record], metrics: Sequence[str]) -> list[Record]:
+    """Long records pivoted to one column per metric, keys in first-seen order.
+
+    A metric the response did not serve for a key stays ``None``.
+    """
+    rows: dict[tuple[Any, ...], Record] = {}
+    for record in records:
+        key = tuple((k, v) for k, v in record.items() if k not in ("engagement_type", COUNT_COLUMN))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {**dict(key), **dict.fromkeys(metrics)}  # type: ignore[arg-type]
+        row[str(record["engagement_type"])] = record[COUNT_COLUMN]
+    return list(rows.values())

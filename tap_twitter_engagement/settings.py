@@ -150,6 +150,15 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "batches and windows. Domo: Group By.",
     ),
     th.Property(
+        "metrics_layout",
+        th.StringType,
+        default="long",
+        allowed_values=["long", "wide"],
+        title="Metrics layout",
+        description="`long`: engagement_type and engagement_count columns; `wide`: one "
+        "integer column per metric (group_by must contain engagement.type).",
+    ),
+    th.Property(
         "duration",
         th.StringType,
         default="date_range",
@@ -291,5 +300,11 @@ def check(config: Mapping[str, Any], now: datetime) -> None:
     ]
     if duplicates:
         raise ConfigError("engagement_types", f"{duplicates[0]} is listed twice; list each once")
-    validate_group_by(config.get("group_by", DEFAULT_GROUP_BY))
+    group_by = validate_group_by(config.get("group_by", DEFAULT_GROUP_BY))
+    if config.get("metrics_layout") == "wide" and "engagement.type" not in group_by:
+        raise ConfigError(
+            "metrics_layout",
+            "'wide' needs engagement.type in group_by (one "
+            "column per metric); add it, or use 'long'",
+        )
     resolve_period(config, now, history_floor(now))

@@ -7,7 +7,7 @@ and windows are exact. State advances only after a whole window has been emitted
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +15,10 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.client import RefusedTweets, TwitterStream, ordered_concurrent
 from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
-from tap_twitter_engagement.plan import PlannedRequest, format_api_time, plan
+from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
+from tap_twitter_engagement.plan import PlannedRequest, batches, format_api_time, plan
 from tap_twitter_engagement.progress import Progress
 from tap_twitter_engagement.rollup import (
     CANONICAL_DAILY,
@@ -31,6 +31,7 @@ from tap_twitter_engagement.rollup import (
     flatten,
     needs_hours,
     streams_directly,
+    widen,
 )
 from tap_twitter_engagement.settings import DEFAULT_GROUP_BY
 
@@ -48,9 +49,12 @@ _COLUMN_TYPES = {
 }
 
 
-def historical_schema(group_by: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
-    """Schema and key properties for a ``group_by``: its columns, the period if no day, count."""
-    keys = [COLUMNS[g] for g in group_by]
+def historical_schema(
+    group_by: Sequence[str], wide_metrics: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Schema and key properties for a ``group_by``: its columns, the period if no day, the
+    count (long layout) or one integer column per metric (wide layout, no engagement_type)."""
+    keys = [COLUMNS[g] for g in group_by if not (wide_metrics and g == "engagement.type")]
     if "engagement.day" not in group_by:
         keys += ["period_start", "period_end"]
     properties = [
@@ -59,14 +63,24 @@ def historical_schema(group_by: Sequence[str]) -> tuple[dict[str, Any], list[str
         )
         for k in keys
     ]
-    properties.append(
-        th.Property(
-            COUNT_COLUMN,
-            th.IntegerType(minimum=0),
-            required=True,
-            description="The count, summed exactly over the key.",
+    if wide_metrics:
+        properties += [
+            th.Property(
+                m,
+                th.IntegerType(minimum=0),
+                description=f"{m}, summed exactly over the key (null when not served).",
+            )
+            for m in wide_metrics
+        ]
+    else:
+        properties.append(
+            th.Property(
+                COUNT_COLUMN,
+                th.IntegerType(minimum=0),
+                required=True,
+                description="The count, summed exactly over the key.",
+            )
         )
-    )
     return th.PropertiesList(*properties).to_dict(), keys
 
 
@@ -85,11 +99,74 @@ def last_complete_day(window_end: datetime) -> date:
     return window_end.date() - timedelta(days=1)
 
 
-class HistoricalEngagementStream(TwitterStream):
+class EngagementStream(TwitterStream):
+    """What the three Engagement API streams share: batches the API may refuse in part."""
+
+    _tap: TapTwitterEngagement
+    #: The endpoint's name in logs and in the skipped_tweets report.
+    endpoint = ""
+
+    def post_refusing(
+        self, tweet_ids: Sequence[str], make_body: Callable[[list[str]], dict[str, Any]]
+    ) -> Iterator[dict[str, Any]]:
+        """POST one batch; yield each successful response's body.
+
+        Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
+        refusal names no ids, the batch is bisected until the refused ids are isolated. Every
+        id's data comes from exactly one successful response, so nothing is counted twice.
+        """
+        refused = self._tap.refused_ids
+        pending = [[i for i in tweet_ids if i not in refused]]
+        while pending:
+            batch = [i for i in pending.pop(0) if i not in refused]
+            if not batch:
+                continue
+            try:
+                data = self.send("POST", self.get_url(None), json_body=make_body(batch))
+            except RefusedTweets as exc:
+                named = [i for i in exc.ids if i in batch]
+                if named:
+                    self._tap.skip(named, self.endpoint, exc.reason, self.logger)
+                    pending.insert(0, batch)
+                elif len(batch) == 1:
+                    self._tap.skip(batch, self.endpoint, exc.reason, self.logger)
+                else:
+                    middle = len(batch) // 2
+                    pending[0:0] = [batch[:middle], batch[middle:]]
+                continue
+            yield data
+
+    def note_partial(self, data: Mapping[str, Any], metrics: Sequence[str]) -> set[str]:
+        """Log ids served only in part (once each); return those without video views."""
+        skip = self._tap.skip
+        skip(
+            [str(i) for i in data.get("unavailable_tweet_ids", [])],
+            self.endpoint,
+            "unavailable",
+            self.logger,
+        )
+        old = [str(i) for i in data.get("unsupported_for_impressions_engagements_tweet_ids", [])]
+        skip(
+            old,
+            self.endpoint,
+            "unsupported_impressions_engagements",
+            self.logger,
+            keep_querying=True,
+        )
+        no_video = [str(i) for i in data.get("unsupported_for_video_views_tweet_ids", [])]
+        if no_video and "video_views" in metrics:
+            skip(
+                no_video, self.endpoint, "unsupported_video_views", self.logger, keep_querying=True
+            )
+        return set(no_video)
+
+
+class HistoricalEngagementStream(EngagementStream):
     """Engagement per the configured grouping from ``POST /insights/engagement/historical``."""
 
     name = "historical_engagement"
     path = "/insights/engagement/historical"
+    endpoint = "historical"
     #: Records are built with the schema's exact types (str, int, ISO dates), so the SDK's
     #: per-record type conformance has nothing to do; see BENCHMARKS.md for what it would cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -97,7 +174,10 @@ class HistoricalEngagementStream(TwitterStream):
 
     def __init__(self, tap: TapTwitterEngagement) -> None:
         self.group_by = tuple(tap.config.get("group_by") or DEFAULT_GROUP_BY)
-        schema, keys = historical_schema(self.group_by)
+        wide = tap.config.get("metrics_layout", "long") == "wide"
+        schema, keys = historical_schema(
+            self.group_by, tap.config.get("engagement_types") if wide else None
+        )
         super().__init__(tap, schema=schema)
         self.primary_keys = keys
         self.replication_key = "engagement_date" if "engagement.day" in self.group_by else None
@@ -158,9 +238,9 @@ class HistoricalEngagementStream(TwitterStream):
             rows_out = 0
             for grouping, no_video in responses:
                 if canonical:  # the default grouping: records straight from the response
-                    for record in canonical_records(grouping, hourly, skip_video=no_video):
-                        rows_out += 1
-                        yield record
+                    records = self._shape(canonical_records(grouping, hourly, skip_video=no_video))
+                    rows_out += len(records)
+                    yield from records
                     continue
                 # Old videos' views are "not delivered" whether the API omits them or sends 0.
                 rows = [
@@ -170,14 +250,14 @@ class HistoricalEngagementStream(TwitterStream):
                 ]
                 rows_out += len(rows)
                 if direct:
-                    yield from direct_records(rows, self.group_by)
+                    yield from self._shape(direct_records(rows, self.group_by))
                 else:
                     rollup.add(rows)
             progress.request_done(rows_out)
             if request.batch_index == last_batch[request.window_index]:
                 if per_window and not direct:
                     # Keys with a day are complete once their window is: emit, then forget.
-                    yield from rollup.records()
+                    yield from self._shape(rollup.records())
                     rollup = Rollup(self.group_by)
                 self._advance_bookmark(context, last_complete_day(request.end))
         progress.finish()
@@ -186,8 +266,16 @@ class HistoricalEngagementStream(TwitterStream):
                 "period_start": format_api_time(period.start),
                 "period_end": format_api_time(period.end),
             }
-            for record in whole_run.records():
-                yield {**record, **bounds}
+            yield from self._shape({**record, **bounds} for record in whole_run.records())
+
+    def _shape(self, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Long records as they are, or pivoted to one column per metric (``metrics_layout``).
+
+        Called per response or per window, before that window's STATE, so a wide row is always
+        complete (all metrics of a key arrive in the same response or window)."""
+        if self.config.get("metrics_layout", "long") != "wide":
+            return list(records)
+        return widen(records, self.config["engagement_types"])
 
     def _advance_bookmark(self, context: Context | None, day: date) -> None:
         """Emit STATE for a fully emitted window; the bookmark never moves backwards."""
@@ -212,49 +300,10 @@ class HistoricalEngagementStream(TwitterStream):
 
     def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
         """The canonical grouping of each successful response for one planned request, with
-        the ids whose video views the API did not deliver.
-
-        Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
-        refusal names no ids, the batch is bisected until the refused ids are isolated. Every
-        id's data comes from exactly one successful response, so nothing is counted twice.
-        """
-        refused = self._tap.refused_ids
-        pending = [[i for i in request.tweet_ids if i not in refused]]
-        while pending:
-            batch = [i for i in pending.pop(0) if i not in refused]
-            if not batch:
-                continue
-            try:
-                data = self.send(
-                    "POST", self.get_url(None), json_body=self.request_body(batch, request)
-                )
-            except RefusedTweets as exc:
-                named = [i for i in exc.ids if i in batch]
-                if named:
-                    self._tap.skip(named, "historical", exc.reason, self.logger)
-                    pending.insert(0, batch)
-                elif len(batch) == 1:
-                    self._tap.skip(batch, "historical", exc.reason, self.logger)
-                else:
-                    middle = len(batch) // 2
-                    pending[0:0] = [batch[:middle], batch[middle:]]
-                continue
-            yield data.get(GROUPING) or {}, frozenset(self._note_partial(data))
-
-    def _note_partial(self, data: dict[str, Any]) -> set[str]:
-        """Log ids served only in part (once each); return those without video views."""
-        self._tap.skip(
-            [str(i) for i in data.get("unavailable_tweet_ids", [])],
-            "historical",
-            "unavailable",
-            self.logger,
-        )
-        no_video = [str(i) for i in data.get("unsupported_for_video_views_tweet_ids", [])]
-        if no_video and "video_views" in self.config["engagement_types"]:
-            self._tap.skip(
-                no_video, "historical", "unsupported_video_views", self.logger, keep_querying=True
-            )
-        return set(no_video)
+        the ids whose video views the API did not deliver."""
+        for data in self.post_refusing(request.tweet_ids, lambda b: self.request_body(b, request)):
+            no_video = self.note_partial(data, self.config["engagement_types"])
+            yield data.get(GROUPING) or {}, frozenset(no_video)
 
 
 _PUBLIC_METRICS = (
@@ -292,23 +341,8 @@ class TweetsStream(TwitterStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
         chosen = self._tap.selection(self)
-        if chosen.tweets is not None:
-            tweets = [chosen.tweets[i] for i in chosen.tweet_ids if i in chosen.tweets]
-        else:
-            found, errors = select.lookup(self.get_json, self.timeline_url_base, chosen.tweet_ids)
-            for error in errors:
-                reason = (
-                    "protected" if "Authorization" in str(error.get("title")) else ("unavailable")
-                )
-                self._tap.skip(
-                    [str(error.get("resource_id") or error.get("value"))],
-                    "tweets",
-                    reason,
-                    self.logger,
-                    keep_querying=True,
-                )
-            by_id = {str(t["id"]): t for t in found}
-            tweets = [by_id[i] for i in chosen.tweet_ids if i in by_id]
+        metadata = self._tap.tweet_metadata(self)
+        tweets = [metadata[i] for i in chosen.tweet_ids if i in metadata]
         for tweet in tweets:
             metrics = tweet.get("public_metrics") or {}
             yield {
@@ -363,3 +397,98 @@ class SkippedTweetsStream(Stream):
                 "reason": reason,
                 "detected_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
+
+
+def _snapshot_hour(now: datetime) -> str:
+    return now.replace(minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class EngagementTotalsStream(EngagementStream):
+    """Lifetime totals from ``/totals`` per tweet and metric, stamped with the extraction hour.
+
+    ``snapshot_at`` is part of the key, so daily runs build a history. Batches of 250 ids; the
+    tweets older than 90 days are asked only the public metrics (the API serves impressions and
+    engagements for younger tweets only), so no batch fails for them. Not selected by default.
+    """
+
+    name = "engagement_totals"
+    path = "/insights/engagement/totals"
+    endpoint = "totals"
+    primary_keys = ("tweet_id", "engagement_type", "snapshot_at")
+    selected_by_default = False
+    schema = th.PropertiesList(
+        th.Property("tweet_id", th.StringType, required=True),
+        th.Property("engagement_type", th.StringType, required=True),
+        th.Property(
+            "snapshot_at",
+            th.DateTimeType,
+            required=True,
+            description="The UTC hour the lifetime total was read.",
+        ),
+        th.Property(COUNT_COLUMN, th.IntegerType(minimum=0), required=True),
+    ).to_dict()
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+        now = datetime.now(UTC)
+        snapshot = _snapshot_hour(now)
+        chosen = self._tap.selection(self)
+        metadata = self._tap.tweet_metadata(self)
+        young: list[str] = []
+        old: list[str] = []
+        for tweet_id in chosen.tweet_ids:
+            created = metadata.get(tweet_id, {}).get("created_at")
+            born = datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None
+            (young if born and now - born < timedelta(days=90) else old).append(tweet_id)
+        for ids, metrics in ((young, TOTALS_METRICS), (old, PUBLIC_METRICS)):
+            for batch in batches(ids, 250):
+                for data in self.post_refusing(
+                    batch,
+                    lambda b, m=metrics: {
+                        "tweet_ids": b,
+                        "engagement_types": list(m),
+                        "groupings": {GROUPING: {"group_by": ["tweet.id", "engagement.type"]}},
+                    },
+                ):
+                    self.note_partial(data, metrics)
+                    grouping = data.get(GROUPING) or {}
+                    for tweet_id in sorted(grouping, key=int):
+                        counts = grouping[tweet_id]
+                        for metric in metrics:
+                            if metric in counts:
+                                yield {
+                                    "tweet_id": tweet_id,
+                                    "engagement_type": metric,
+                                    "snapshot_at": snapshot,
+                                    COUNT_COLUMN: int(counts[metric]),
+                                }
+
+
+class Engagement28hrStream(EngagementStream):
+    """The hourly series of the last 28 hours from ``/28hr``, per tweet, metric and hour.
+
+    Batches of 25 ids, one request each; rows carry their day and hour, so re-runs upsert.
+    Not selected by default.
+    """
+
+    name = "engagement_28hr"
+    path = "/insights/engagement/28hr"
+    endpoint = "28hr"
+    primary_keys = ("tweet_id", "engagement_type", "engagement_date", "engagement_hour")
+    selected_by_default = False
+    schema = historical_schema(CANONICAL_HOURLY)[0]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+        metrics = list(self.config["engagement_types"])
+        for batch in batches(self._tap.selection(self).tweet_ids, 25):
+            for data in self.post_refusing(
+                batch,
+                lambda b: {
+                    "tweet_ids": b,
+                    "engagement_types": metrics,
+                    "groupings": {GROUPING: {"group_by": list(CANONICAL_HOURLY)}},
+                },
+            ):
+                no_video = self.note_partial(data, metrics)
+                yield from canonical_records(
+                    data.get(GROUPING) or {}, True, skip_video=frozenset(no_video)
+                )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.client import Pacer, TwitterStream
 from tap_twitter_engagement.settings import CONFIG_SCHEMA, check, schema_error
 from tap_twitter_engagement.streams import (
+    Engagement28hrStream,
+    EngagementTotalsStream,
     HistoricalEngagementStream,
     SkippedTweetsStream,
     TweetsStream,
@@ -41,6 +44,8 @@ class TapTwitterEngagement(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._selection: select.Selection | None = None
         self._selection_lock = threading.Lock()
+        self._metadata: dict[str, Mapping[str, Any]] | None = None
+        self._metadata_lock = threading.Lock()
         #: Ids the API refused for a whole batch; later batches leave them out.
         self.refused_ids: set[str] = set()
         #: (tweet_id, endpoint, reason) of every id not (fully) served, in order seen.
@@ -65,7 +70,13 @@ class TapTwitterEngagement(Tap):
         return [str(e) for e in errors]
 
     def discover_streams(self) -> list[Stream]:
-        return [HistoricalEngagementStream(self), TweetsStream(self), SkippedTweetsStream(self)]
+        return [
+            HistoricalEngagementStream(self),
+            EngagementTotalsStream(self),
+            Engagement28hrStream(self),
+            TweetsStream(self),
+            SkippedTweetsStream(self),
+        ]
 
     def load_streams(self) -> list[Stream]:
         """The SDK's order (by name), but skipped_tweets last: it reports what the others met."""
@@ -93,6 +104,29 @@ class TapTwitterEngagement(Tap):
                     config.get("tweet_selection", "recent"),
                 )
             return self._selection
+
+    def tweet_metadata(self, stream: TwitterStream) -> dict[str, Mapping[str, Any]]:
+        """v2 tweet objects of the selection, by id: the timeline pages in recent mode, one
+        ``GET /2/tweets?ids=`` per 100 ids in manual mode (ids it cannot see are reported)."""
+        chosen = self.selection(stream)
+        with self._metadata_lock:
+            if self._metadata is None:
+                if chosen.tweets is not None:
+                    self._metadata = dict(chosen.tweets)
+                else:
+                    found, errors = select.lookup(
+                        stream.get_json, stream.timeline_url_base, chosen.tweet_ids
+                    )
+                    for error in errors:
+                        reason = (
+                            "protected"
+                            if "Authorization" in str(error.get("title"))
+                            else "unavailable"
+                        )
+                        tweet_id = str(error.get("resource_id") or error.get("value"))
+                        self.skip([tweet_id], "tweets", reason, stream.logger, keep_querying=True)
+                    self._metadata = {str(t["id"]): t for t in found}
+            return self._metadata
 
     def skip(
         self,

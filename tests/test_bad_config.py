@@ -173,6 +173,12 @@ CASES = [
         {"duration": "single_date", "days_back": -1},
         "days_back: (-1) must be at least 0",
     ),
+    (
+        "wide layout without engagement.type",
+        {"metrics_layout": "wide", "group_by": ["tweet.id", "engagement.day"]},
+        "metrics_layout: 'wide' needs engagement.type in group_by (one column per metric); add "
+        "it, or use 'long'",
+    ),
     ("negative lookback", {"lookback_days": -2}, "lookback_days: (-2) must be at least 0"),
 ]
 

@@ -11,6 +11,7 @@ from tap_twitter_engagement.sandbox.v2 import public_metrics
 from tests.helpers import run_sync
 
 ALL_STREAMS = ["historical_engagement", "tweets", "skipped_tweets"]
+HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 
 
 @pytest.fixture
@@ -81,3 +82,69 @@ def test_manual_mode_lookup_and_skipped_tweets(sandbox, now):
         (protected, "tweets", "protected"),
     }
     assert {r["tweet_id"] for r in result.records} == {*own, old_video}
+
+
+def test_engagement_totals_snapshots_and_the_90_day_rule(sandbox, now):
+    model = sandbox.model
+    young = model.owned_ids()[:5]
+    old = [
+        i
+        for i in model.ids_of_kind("older_than_90_days")
+        if i not in model.ids_of_kind("old_video")
+    ][:3]
+    old_video = model.ids_of_kind("old_video")[:1]
+    ids = [*young, *old, *old_video]
+    config = sandbox.tap_config(tweet_selection="manual", tweet_ids=ids)
+    result = run_sync(config, streams=["engagement_totals"])
+    snapshot = now.strftime("%Y-%m-%dT%H:00:00Z")
+    public = ["favorites", "retweets", "replies", "quote_tweets", "video_views"]
+    everything = [
+        "impressions",
+        "engagements",
+        "favorites",
+        "retweets",
+        "replies",
+        "quote_tweets",
+        "video_views",
+    ]
+    expected = {
+        (i, m, snapshot): model.lifetime_total(i, m, now)
+        for group, metrics in ((young, everything), (old, public), (old_video, public))
+        for i in group
+        for m in metrics
+        if not (i in old_video and m == "video_views")
+    }
+    got = {
+        (r["tweet_id"], r["engagement_type"], r["snapshot_at"]): r["engagement_count"]
+        for r in result.by_stream["engagement_totals"]
+    }
+    assert got == expected
+    requests = sandbox.requests("insights/totals")
+    assert [(len(r.body["tweet_ids"]), len(r.body["engagement_types"])) for r in requests] == [
+        (5, 7),
+        (4, 5),
+    ]
+    assert all(
+        "unsupported_for_impressions_engagements_tweet_ids" not in str(r.body) for r in requests
+    )
+
+
+def test_engagement_28hr_hourly_series(sandbox, now):
+    ids = sandbox.model.owned_ids()[:27]  # two batches
+    config = sandbox.tap_config(
+        tweet_selection="manual", tweet_ids=ids, engagement_types=["impressions", "favorites"]
+    )
+    result = run_sync(config, streams=["engagement_28hr"])
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    expected = sandbox.model.expected(
+        ids, ["impressions", "favorites"], end - timedelta(hours=28), end, HOURLY
+    )
+    got = {
+        (r["tweet_id"], r["engagement_type"], r["engagement_date"], r["engagement_hour"]): r[
+            "engagement_count"
+        ]
+        for r in result.by_stream["engagement_28hr"]
+    }
+    assert got == {row.key: row.count for row in expected}
+    assert len(got) == 27 * 2 * 28
+    assert len(sandbox.requests("insights/28hr")) == 2

@@ -21,11 +21,18 @@ CONFIG = _SANDBOX.tap_config(
 
 # parse_env_config=False: TAP_TWITTER_ENGAGEMENT_* in a developer's shell must not redirect these
 # tests to the real API.
+ALL_STREAMS = [
+    "historical_engagement",
+    "engagement_totals",
+    "engagement_28hr",
+    "tweets",
+    "skipped_tweets",
+]
 # Every stream selected, as a Meltano `select: ["*.*"]` would; the run meets no refused tweet.
 TestTapTwitterEngagement = get_tap_test_class(
     TapTwitterEngagement,
     config=CONFIG,
-    catalog=catalog_selecting(CONFIG, ["historical_engagement", "tweets", "skipped_tweets"]),
+    catalog=catalog_selecting(CONFIG, ALL_STREAMS),
     parse_env_config=False,
     suite_config=SuiteConfig(
         max_records_limit=200, ignore_no_records_for_streams=["skipped_tweets"]

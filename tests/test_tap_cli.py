@@ -56,7 +56,13 @@ def test_discover_prints_the_catalog_for_the_configured_grouping(tmp_path, sandb
     result = tap("--config", _config_file(tmp_path, config), "--discover")
     assert result.returncode == 0, result.stderr
     streams = {s["tap_stream_id"]: s for s in json.loads(result.stdout)["streams"]}
-    assert set(streams) == {"historical_engagement", "tweets", "skipped_tweets"}
+    assert set(streams) == {
+        "historical_engagement",
+        "engagement_totals",
+        "engagement_28hr",
+        "tweets",
+        "skipped_tweets",
+    }
     stream = streams["historical_engagement"]
     assert stream["tap_stream_id"] == "historical_engagement"
     assert stream["key_properties"] == [
@@ -149,6 +155,8 @@ def test_sample_config_is_valid():
     config = json.loads((ROOT / "sample_config.json").read_text())
     tap_ = TapTwitterEngagement(config=config, parse_env_config=False)
     assert [s.name for s in tap_.streams.values()] == [
+        "engagement_28hr",
+        "engagement_totals",
         "historical_engagement",
         "tweets",
         "skipped_tweets",

@@ -400,3 +400,45 @@ def test_concurrency_changes_nothing_in_the_output(sandbox, now, group_by):
     for other in runs[1:]:
         assert other.records == runs[0].records  # same rows in the same order
         assert other.states == runs[0].states  # same STATE messages at the same points
+
+
+@pytest.mark.parametrize(
+    "group_by",
+    [
+        ["tweet.id", "engagement.type", "engagement.day"],
+        ["engagement.day", "engagement.type"],
+        ["engagement.type"],
+    ],
+)
+def test_wide_layout_is_the_long_rows_pivoted(sandbox, now, group_by):
+    ids = sandbox.model.owned_ids()[:30]
+    metrics = ["impressions", "url_clicks", "video_views"]
+    config = sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=ids,
+        engagement_types=metrics,
+        group_by=group_by,
+        days_back_to_start_from=30,
+    )
+    long = run_sync(config)
+    sandbox.reset()
+    wide = run_sync({**config, "metrics_layout": "wide"})
+    pivot: dict[tuple, dict] = {}
+    for record in long.records:
+        key = tuple(
+            (k, v) for k, v in record.items() if k not in ("engagement_type", "engagement_count")
+        )
+        pivot.setdefault(key, dict.fromkeys(metrics))[record["engagement_type"]] = record[
+            "engagement_count"
+        ]
+    assert {
+        tuple((k, v) for k, v in r.items() if k not in metrics): {m: r[m] for m in metrics}
+        for r in wide.records
+    } == pivot
+    assert len(wide.records) == len(pivot)
+    schema = wide.schemas[0]
+    assert "engagement_type" not in schema["schema"]["properties"]
+    assert set(metrics) <= set(schema["schema"]["properties"])
+    assert schema["key_properties"] == [
+        c for c in long.schemas[0]["key_properties"] if c != "engagement_type"
+    ]
