@@ -31,7 +31,7 @@ _VALIDATOR = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
 
 
 class TapTwitterEngagement(Tap):
-    """Singer tap for the X (Twitter) Enterprise Engagement API."""
+    """Singer tap for the X (Twitter) Enterprise Engagement API (``__doc__`` is set below)."""
 
     name = "tap-twitter-engagement"
     package_name = "tap-twitter-engagement"
@@ -148,6 +148,15 @@ class TapTwitterEngagement(Tap):
             if not keep_querying:
                 self.refused_ids.add(tweet_id)
 
+
+# `--about` prints the class docstring inside an indented template: keep it on one line.
+TapTwitterEngagement.__doc__ = (
+    "Singer tap for the X (Twitter) Enterprise Engagement API. Streams: historical_engagement "
+    "(selected by default: Domo's Historical Engagement report), engagement_totals, "
+    "engagement_28hr, tweets, skipped_tweets. Companion commands: tap-twitter-engagement-sandbox "
+    "(a local emulator of the API), tap-twitter-engagement-auth (the PIN flow for a tweet "
+    "owner's access token), tap-twitter-engagement-plan (a dry run of a sync)."
+)
 
 _REASONS = {
     "unavailable": "deleted or no longer public (unavailable_tweet_ids)",

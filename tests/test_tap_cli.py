@@ -45,8 +45,19 @@ def test_about_lists_every_setting():
     assert set(CONFIG_SCHEMA["properties"]) <= set(about["settings"]["properties"])
     for secret in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
         assert about["settings"]["properties"][secret]["secret"] is True
+    for name in (
+        "historical_engagement",
+        "engagement_totals",
+        "engagement_28hr",
+        "tweets",
+        "skipped_tweets",
+        "tap-twitter-engagement-auth",
+        "tap-twitter-engagement-plan",
+    ):
+        assert name in about["description"]
     markdown = tap("--about", "--format", "markdown")
     assert markdown.returncode == 0
+    assert markdown.stdout.startswith("# `tap-twitter-engagement`\n")
     for name in CONFIG_SCHEMA["properties"]:
         assert f"| {name} " in markdown.stdout
 
