@@ -20,7 +20,7 @@ from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token")
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
 MODES = ["specific", "relative"]
 
@@ -77,6 +77,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
             ("access_token", "Access token", "OAuth 1.0a access token of the tweets' owner."),
             ("access_token_secret", "Access token secret", "Secret of that access token."),
         )
+    ),
+    th.Property(
+        "bearer_token",
+        th.StringType,
+        secret=True,
+        title="Bearer token",
+        description="Optional app-only bearer token: engagement_totals then also reads "
+        "the public metrics of listed tweets by other authors.",
     ),
     th.Property(
         "api_url",
@@ -282,7 +290,7 @@ def schema_error(error: ValidationError) -> ConfigError:
 
 def check(config: Mapping[str, Any], now: datetime) -> None:
     """Cross-setting checks, after the schema passed. Raises the first :class:`ConfigError`."""
-    for name in SECRETS:
+    for name in SECRETS[:4]:  # bearer_token is optional
         if not str(config.get(name) or "").strip():
             raise ConfigError(name, "is empty; set it (see README: Settings)")
     if config.get("tweet_selection") == "manual" and not config.get("tweet_ids"):

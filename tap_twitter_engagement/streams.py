@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -441,26 +442,67 @@ class EngagementTotalsStream(EngagementStream):
             (young if born and now - born < timedelta(days=90) else old).append(tweet_id)
         for ids, metrics in ((young, TOTALS_METRICS), (old, PUBLIC_METRICS)):
             for batch in batches(ids, 250):
-                for data in self.post_refusing(
-                    batch,
-                    lambda b, m=metrics: {
-                        "tweet_ids": b,
-                        "engagement_types": list(m),
-                        "groupings": {GROUPING: {"group_by": ["tweet.id", "engagement.type"]}},
-                    },
-                ):
+                for data in self.post_refusing(batch, self._body(metrics)):
                     self.note_partial(data, metrics)
-                    grouping = data.get(GROUPING) or {}
-                    for tweet_id in sorted(grouping, key=int):
-                        counts = grouping[tweet_id]
-                        for metric in metrics:
-                            if metric in counts:
-                                yield {
-                                    "tweet_id": tweet_id,
-                                    "engagement_type": metric,
-                                    "snapshot_at": snapshot,
-                                    COUNT_COLUMN: int(counts[metric]),
-                                }
+                    yield from self._rows(data, metrics, snapshot)
+        if self.config.get("bearer_token"):
+            yield from self._public_with_bearer(chosen.tweet_ids, snapshot)
+
+    @staticmethod
+    def _body(metrics: Sequence[str]) -> Callable[[list[str]], dict[str, Any]]:
+        return lambda batch: {
+            "tweet_ids": batch,
+            "engagement_types": list(metrics),
+            "groupings": {GROUPING: {"group_by": ["tweet.id", "engagement.type"]}},
+        }
+
+    @staticmethod
+    def _rows(
+        data: Mapping[str, Any], metrics: Sequence[str], snapshot: str
+    ) -> Iterator[dict[str, Any]]:
+        grouping = data.get(GROUPING) or {}
+        for tweet_id in sorted(grouping, key=int):
+            counts = grouping[tweet_id]
+            for metric in metrics:
+                if metric in counts:
+                    yield {
+                        "tweet_id": tweet_id,
+                        "engagement_type": metric,
+                        "snapshot_at": snapshot,
+                        COUNT_COLUMN: int(counts[metric]),
+                    }
+
+    def _public_with_bearer(
+        self, tweet_ids: Sequence[str], snapshot: str
+    ) -> Iterator[dict[str, Any]]:
+        """Public metrics of the other authors' tweets, app-only (``bearer_token``).
+
+        The user's token may not read them; an app-only bearer token may, for public metrics.
+        The request is not OAuth-signed, so it bypasses the stream's authenticator.
+        """
+        others = {
+            tweet_id for (tweet_id, _, reason) in self._tap.skipped if reason == "other_author"
+        }
+        ids = [i for i in tweet_ids if i in others]
+        headers = {**self.http_headers, "Authorization": f"Bearer {self.config['bearer_token']}"}
+
+        def attempt(prepared: requests.PreparedRequest, _: Any) -> requests.Response:
+            if self.pacer is not None:
+                self.pacer.wait("/insights/engagement/totals")
+            response = self.requests_session.send(prepared, timeout=self.timeout)
+            self.validate_response(response)
+            return response
+
+        for batch in batches(ids, 250):
+            prepared = requests.Request(
+                "POST",
+                self.get_url(None),
+                headers=headers,
+                json=self._body(PUBLIC_METRICS)(list(batch)),
+            ).prepare()
+            data = self.request_decorator(attempt)(prepared, None).parsed_json
+            self.note_partial(data, PUBLIC_METRICS)
+            yield from self._rows(data, PUBLIC_METRICS, snapshot)
 
 
 class Engagement28hrStream(EngagementStream):

@@ -148,3 +148,28 @@ def test_engagement_28hr_hourly_series(sandbox, now):
     assert got == {row.key: row.count for row in expected}
     assert len(got) == 27 * 2 * 28
     assert len(sandbox.requests("insights/28hr")) == 2
+
+
+def test_bearer_token_reads_public_totals_of_other_authors(sandbox, now):
+    model = sandbox.model
+    own = model.owned_ids()[:3]
+    others = model.ids_of_kind("other_author")[:2]
+    config = sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=[*own, *others],
+        bearer_token=sandbox.credentials.bearer_token,
+    )
+    result = run_sync(config, streams=["engagement_totals", "skipped_tweets"])
+    public = ["favorites", "retweets", "replies", "quote_tweets", "video_views"]
+    got = {
+        (r["tweet_id"], r["engagement_type"]): r["engagement_count"]
+        for r in result.by_stream["engagement_totals"]
+        if r["tweet_id"] in others
+    }
+    assert got == {(i, m): model.lifetime_total(i, m, now) for i in others for m in public}
+    assert {r["tweet_id"] for r in result.by_stream["engagement_totals"]} == {*own, *others}
+    assert {(r["tweet_id"], r["reason"]) for r in result.by_stream["skipped_tweets"]} == {
+        (i, "other_author") for i in others
+    }
+    bearer = [r for r in sandbox.requests("insights/totals") if r.body["tweet_ids"] == others]
+    assert [r.status for r in bearer] == [200]
