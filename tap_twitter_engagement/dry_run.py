@@ -56,6 +56,12 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
         f"  metrics: {len(tap.config['engagement_types'])}; group_by: "
         f"{', '.join(tap.config.get('group_by') or [])}",
         f"  time: {timing}",
+        "Other streams, if selected:",
+        f"  engagement_totals: {math.ceil(len(chosen.tweet_ids) / 250)} to "
+        f"{2 * math.ceil(len(chosen.tweet_ids) / 250)} requests (tweets younger and older than "
+        "90 days are asked apart)",
+        f"  engagement_28hr: {math.ceil(len(chosen.tweet_ids) / 25)} requests",
+        f"  tweets: {0 if mode == 'recent' else math.ceil(len(chosen.tweet_ids) / 100)} v2 lookups",
     ]
 
 

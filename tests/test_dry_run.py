@@ -37,6 +37,13 @@ def test_recent_mode_plan(sandbox, tmp_path):
     assert lines[3] == "  batches of <= 25 ids: 3; windows of <= 28 days: 3"
     assert lines[4] == "  requests: 9 (= 3 x 3, the minimum)"
     assert lines[6] == "  time: 9 requests at 30/min: at least 16 s"
+    assert lines[7:] == [
+        "Other streams, if selected:",
+        "  engagement_totals: 1 to 2 requests (tweets younger and older than 90 days are asked "
+        "apart)",
+        "  engagement_28hr: 3 requests",
+        "  tweets: 0 v2 lookups",
+    ]
     assert not sandbox.requests("insights/historical")
 
 
