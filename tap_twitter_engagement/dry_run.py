@@ -16,7 +16,6 @@ from pathlib import Path
 
 import click
 
-from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.plan import format_api_time, plan
 from tap_twitter_engagement.streams import HistoricalEngagementStream
 from tap_twitter_engagement.tap import TapTwitterEngagement
@@ -35,8 +34,7 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     if mode == "recent":
         authors = {chosen.user_id} if chosen.tweet_ids else set()
     else:
-        found, _ = select.lookup(stream.get_json, stream.timeline_url_base, chosen.tweet_ids)
-        authors = {str(t.get("author_id")) for t in found}
+        authors = {str(t.get("author_id")) for t in tap.tweet_metadata(stream).values()}
     days = (period.end - period.start).total_seconds() / 86400
     pace = tap.config.get("max_requests_per_minute")
     timing = (

@@ -53,8 +53,14 @@ class CanonicalRow:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def _count(value: Any, where: str) -> int:
-    """Parse a leaf count: the API sends strings, but one documented example is a bare int."""
+def _count(value: Any, *where: object) -> int:
+    """Parse a leaf count: the API sends strings, but one documented example is a bare int.
+
+    ``where`` locates the leaf for the error message; it is joined only on error, because this
+    runs once per record.
+    """
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
     if isinstance(value, bool):
         pass  # JSON true/false is never a count, even though bool is an int in Python.
     elif isinstance(value, int):
@@ -62,7 +68,8 @@ def _count(value: Any, where: str) -> int:
             return value
     elif isinstance(value, str) and _DIGITS.fullmatch(value):
         return int(value)
-    raise ValueError(f"{where}: count {value!r} is not a non-negative whole number")
+    place = " ".join(map(str, where))
+    raise ValueError(f"{place}: count {value!r} is not a non-negative whole number")
 
 
 def _mapping(value: Any, where: str, expected: str) -> Mapping[str, Any]:
@@ -287,32 +294,23 @@ def canonical_records(
                 _day(day_key, where)
                 value = days[day_key]
                 if not hourly:
-                    count = (
-                        int(value)
-                        if type(value) is str and value.isdigit()
-                        else _count(value, f"{where} day {day_key}")
-                    )
                     yield {
                         "tweet_id": tweet_id,
                         "engagement_type": metric,
                         "engagement_date": day_key,
-                        COUNT_COLUMN: count,
+                        COUNT_COLUMN: _count(value, where, "day", day_key),
                     }
                     continue
                 hours = _mapping(value, f"{where} day {day_key}", "hours")
                 for hour_key in sorted(hours, key=lambda h: _hour(h, where)):
-                    raw = hours[hour_key]
-                    count = (
-                        int(raw)
-                        if type(raw) is str and raw.isdigit()
-                        else _count(raw, f"{where} day {day_key} hour {hour_key}")
-                    )
                     yield {
                         "tweet_id": tweet_id,
                         "engagement_type": metric,
                         "engagement_date": day_key,
                         "engagement_hour": int(hour_key),
-                        COUNT_COLUMN: count,
+                        COUNT_COLUMN: _count(
+                            hours[hour_key], where, "day", day_key, "hour", hour_key
+                        ),
                     }
 
 

@@ -20,7 +20,8 @@ from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
-SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret", "bearer_token")
+REQUIRED_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+SECRETS = (*REQUIRED_SECRETS, "bearer_token")
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
 MODES = ["specific", "relative"]
 
@@ -290,7 +291,7 @@ def schema_error(error: ValidationError) -> ConfigError:
 
 def check(config: Mapping[str, Any], now: datetime) -> None:
     """Cross-setting checks, after the schema passed. Raises the first :class:`ConfigError`."""
-    for name in SECRETS[:4]:  # bearer_token is optional
+    for name in REQUIRED_SECRETS:
         if not str(config.get(name) or "").strip():
             raise ConfigError(name, "is empty; set it (see README: Settings)")
     if config.get("tweet_selection") == "manual" and not config.get("tweet_ids"):

@@ -443,3 +443,13 @@ def test_canonical_records_equal_the_general_path():
         "favorites",
     ]
     assert [r["tweet_id"] for r in canonical_records(daily, False)][:1] == ["3"]
+
+
+@pytest.mark.parametrize("bad", ["\u00b2", "\u0661\u0662", "-1", "1.5", True, None])
+def test_canonical_records_reject_what_flatten_rejects(bad):
+    grouping = {"7": {"impressions": {"2026-01-01": bad}}}
+    with pytest.raises(ValueError, match="is not a non-negative whole number") as general:
+        list(flatten(grouping, False))
+    with pytest.raises(ValueError, match="is not a non-negative whole number") as fast:
+        list(canonical_records(grouping, False))
+    assert str(fast.value) == str(general.value)
