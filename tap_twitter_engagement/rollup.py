@@ -283,6 +283,7 @@ def canonical_records(
     several times faster. ``skip_video`` drops ``video_views`` of those tweet ids.
     """
     tweets = _mapping(grouping, "grouping", "tweet IDs")
+    valid_days: set[str] = set()
     for tweet_id in sorted(tweets, key=_tweet_order):
         by_metric = _mapping(tweets[tweet_id], f"tweet {tweet_id}", "metrics")
         for metric in sorted(by_metric, key=_metric_order):
@@ -291,7 +292,9 @@ def canonical_records(
             where = f"tweet {tweet_id} metric {metric}"
             days = _mapping(by_metric[metric], where, "days")
             for day_key in sorted(days):
-                _day(day_key, where)
+                if day_key not in valid_days:  # the same ~28 days repeat for every metric
+                    _day(day_key, where)
+                    valid_days.add(day_key)
                 value = days[day_key]
                 if not hourly:
                     yield {
