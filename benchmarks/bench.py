@@ -20,10 +20,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from tap_twitter_engagement.coverage import Coverage, Shape, compute_needs
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
+from tap_twitter_engagement.plan import plan_needs
 from tap_twitter_engagement.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,6 +227,47 @@ def pacing(sandbox: Sandbox, scale: float) -> list[Row]:
     ]
 
 
+def state_size(sandbox: Sandbox, scale: float) -> list[Row]:  # noqa: ARG001 - no HTTP
+    """STATE of historical_engagement for 3,200 tweets x 17 metrics x 365 days, and planning."""
+    first = date(2026, 1, 1)
+    last = first + timedelta(days=364)
+    tweets = [str(1785000000000000000 + 7919 * i) for i in range(3200)]
+    shape = Shape(("tweet.id", "engagement.type", "engagement.day"))
+    usual = Coverage(shape)
+    scattered = Coverage(shape)  # worst case: every tweet delivered over different days
+    for i, tweet_id in enumerate(tweets):
+        for metric in ALL:
+            usual.add(tweet_id, metric, ((first, last),))
+            scattered.add(tweet_id, metric, ((first + timedelta(days=i % 300), last),))
+    sizes = [len(json.dumps(c.encode(), separators=(",", ":"))) for c in (usual, scattered)]
+    started = time.perf_counter()
+    needs = compute_needs(usual, shape, tweets, ALL, ((first, last + timedelta(days=1)),), 3)
+    planned = plan_needs(
+        needs.days,
+        tweets,
+        ALL,
+        datetime.combine(first, datetime.min.time(), UTC),
+        datetime.combine(last + timedelta(days=2), datetime.min.time(), UTC),
+        needs.incremental,
+    )
+    seconds = time.perf_counter() - started
+    return [
+        Row(
+            "6. STATE size, 3,200 tweets x 17 metrics x 365 days",
+            f"{sizes[0] / 1024:.0f} KiB (one entry: the ids once); worst case, every tweet "
+            f"over different days: {sizes[1] / 1024:.0f} KiB",
+            "<= 100 KiB usual",
+            sizes[0] <= 100 * 1024,
+        ),
+        Row(
+            "6b. planning the next run from that state (54,400 pairs)",
+            f"{seconds * 1000:.0f} ms, {len(planned)} requests (lookback + 1 new day)",
+            "(reported)",
+            len(planned) == 128,
+        ),
+    ]
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -263,8 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     scale = 0.1 if args.smoke else 1.0
     started = time.monotonic()
     rows: list[Row] = []
-    with Sandbox(seed=5, tweets=700, rate_limit_per_minute=100_000) as sandbox:
-        for measure in (throughput_and_requests, latency_hiding, memory, pacing):
+    with Sandbox(
+        seed=5, tweets=700, rate_limit_per_minute=100_000, rate_limit_per_second=0, revision_hours=0
+    ) as sandbox:
+        for measure in (throughput_and_requests, latency_hiding, memory, pacing, state_size):
             print(f"running {measure.__name__} ...", file=sys.stderr, flush=True)
             rows += measure(sandbox, scale)
     table = render(rows)
@@ -291,6 +336,10 @@ NOTES = """How each is measured:
 5. Sandbox limited to R requests per minute per endpoint, tap paced with
    `max_requests_per_minute` R and 8 workers; the rate is requests over the time between the
    first and the last request the sandbox saw.
+6. The `coverage` the stream keeps in STATE (compact JSON, as written), for 3,200 tweets with 17
+   metrics over 365 days: the usual case (every tweet delivered over the same days, one entry)
+   and a worst case (each tweet over different days); then the time to work out the next run's
+   needs and plan from it (the lookback plus one new day: 128 batches x 1 window).
 """
 
 

@@ -214,25 +214,3 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
             f"(it is {now:%H:%M} UTC); use {earlier}, or wait until 01:00 UTC",
         )
     return Period(start=start, end=end)
-
-
-def bookmark_start(period: Period, bookmark_day: date | None, lookback_days: int) -> Period:
-    """Narrow ``period`` for an incremental run that already delivered up to ``bookmark_day``.
-
-    Resumes at 00:00 UTC of ``bookmark_day - lookback_days`` (never before the configured start)
-    so that recent days, whose counts the API may still revise, are read again. If the bookmark
-    is at or beyond the period's end, the period's last day is re-read instead of returning an
-    empty period: an empty period would plan no requests, while re-reading one day costs little
-    and only re-emits records under keys the target already holds.
-    """
-    if isinstance(lookback_days, bool) or not isinstance(lookback_days, int):
-        raise ConfigError(
-            "lookback_days", f"{lookback_days!r} is not a whole number of days; use e.g. 1"
-        )
-    if lookback_days < 0:
-        raise ConfigError("lookback_days", f"{lookback_days} is negative; use 0 or more")
-    if bookmark_day is None:
-        return period
-    resume = max(period.start, _midnight(bookmark_day - timedelta(days=lookback_days)))
-    last_day = max(period.start, _midnight((period.end - _HOUR).date()))
-    return Period(start=min(resume, last_day), end=period.end)

@@ -1,8 +1,9 @@
-"""``tap-twitter-engagement-plan --config CONFIG``: what a sync would do, without running it.
+"""``tap-twitter-engagement-plan --config CONFIG [--state STATE]``: a plan, without a sync.
 
-It validates the config, selects the tweets (v2 calls only; never the Engagement API), and prints
-the period, the batches, windows and requests, the time they need at the configured pace, and the
-number of distinct tweet authors, since X bills the Engagement API per handle.
+It validates the config, selects the tweets (v2 calls only; never the Engagement API), reads the
+state if one is given, and prints the period, the windows and requests (backfill and incremental
+apart), the time they need at the configured pace, and the number of distinct tweet authors,
+since X bills the Engagement API per handle.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from tap_twitter_engagement.plan import format_api_time, plan
+from tap_twitter_engagement.plan import format_api_time
 from tap_twitter_engagement.streams import HistoricalEngagementStream
 from tap_twitter_engagement.tap import TapTwitterEngagement
 
@@ -26,10 +27,13 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
         raise TypeError(type(stream))
     chosen = tap.selection(stream)
-    period = stream.period(now, None)
-    requests = plan(list(chosen.tweet_ids), period.start, period.end)
-    batches = len({r.batch_index for r in requests})
-    windows = len({r.window_index for r in requests})
+    period, tweet_ids, _, requests = stream.run_plan(now, None)
+    in_window: dict[int, set[str]] = {}
+    for request in requests:
+        in_window.setdefault(request.window_index, set()).update(request.tweet_ids)
+    groups = len({frozenset(ids) for ids in in_window.values()})
+    windows = len(in_window)
+    backfill = sum(r.backfill for r in requests)
     mode = tap.config.get("tweet_selection", "recent")
     if mode == "recent":
         authors = {chosen.user_id} if chosen.tweet_ids else set()
@@ -45,12 +49,14 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     )
     return [
         "Plan for historical_engagement (no Engagement API call was made):",
-        f"  tweets: {len(chosen.tweet_ids)} ({mode} mode); distinct authors (billed handles): "
+        f"  tweets: {len(tweet_ids)} ({mode} mode); distinct authors (billed handles): "
         f"{len(authors)}",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
-        f"  batches of <= 25 ids: {batches}; windows of <= 28 days: {windows}",
-        f"  requests: {len(requests)} (= {batches} x {windows}, the minimum)",
+        f"  groups of tweets that need the same days: {groups}; their windows of <= 28 days: "
+        f"{windows}; batches of <= 25 ids per window",
+        f"  requests: {len(requests)}: {backfill} backfill (days never delivered), "
+        f"{len(requests) - backfill} incremental (lookback and new days)",
         f"  metrics: {len(tap.config['engagement_types'])}; group_by: "
         f"{', '.join(tap.config.get('group_by') or [])}",
         f"  time: {timing}",
@@ -66,10 +72,18 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tap-twitter-engagement-plan", description=__doc__)
     parser.add_argument("--config", type=Path, required=True, help="the tap's config JSON")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
+    )
     args = parser.parse_args(argv)
     try:
+        state = json.loads(args.state.read_text()) if args.state else None
+        if isinstance(state, dict) and "singer_state" in state:  # `meltano state get` output
+            state = state["singer_state"]
         tap = TapTwitterEngagement(
-            config=json.loads(args.config.read_text()), parse_env_config=False
+            config=json.loads(args.config.read_text()), state=state, parse_env_config=False
         )
         print("\n".join(describe(tap, datetime.now(UTC))))
     except click.ClickException as exc:  # config errors and API refusals: one line

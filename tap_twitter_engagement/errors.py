@@ -41,3 +41,13 @@ class ConfigError(TapError, ValueError):
 
     def format_message(self) -> str:
         return f"Invalid setting {self}"
+
+
+class StateError(TapError):
+    """The state passed with ``--state`` (or stored by Meltano) cannot be used as it is."""
+
+    def format_message(self) -> str:
+        return (
+            f"Invalid state: {self.message}. Fix the state file, or clear it (for Meltano: "
+            "`meltano state clear <state id>`) to read the configured range again."
+        )

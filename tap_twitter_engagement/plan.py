@@ -1,16 +1,19 @@
 """Split a sync into the fewest ``/historical`` requests the API limits allow.
 
 One request takes at most 25 tweet IDs and at most 28 days, so a sync is the cross product of
-ID batches and time windows. Planning it as plain data keeps the HTTP code trivial and lets
-tests check request counts without a server.
+ID batches and time windows, per group of tweets that need the same days (see ``coverage``).
+Planning it as plain data keeps the HTTP code trivial and lets tests check request counts
+without a server.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from tap_twitter_engagement.coverage import Days, intersect, minus, union
 
 
 def dedupe(tweet_ids: Iterable[str]) -> list[str]:
@@ -59,34 +62,142 @@ def windows(
 
 @dataclass(frozen=True)
 class PlannedRequest:
-    """One ``/historical`` call: a batch of IDs over one window."""
+    """One ``/historical`` call: a batch of IDs and metrics over one window.
+
+    ``window_index`` numbers the (tweet group, window) pairs of a plan in order; ``last_batch``
+    marks the request after which that window is complete for every tweet of its group, when
+    its rows are final and STATE may advance. ``backfill`` marks requests that read days never
+    delivered before (not just the lookback or new days).
+    """
 
     tweet_ids: tuple[str, ...]
     start: datetime
     end: datetime
     window_index: int
     batch_index: int
+    metrics: tuple[str, ...] = ()
+    last_batch: bool = True
+    backfill: bool = True
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def day_windows(needed: Days, max_days: int = 28) -> list[tuple[date, date]]:
+    """The fewest windows of at most ``max_days`` days that cover every needed day.
+
+    Greedy from the earliest uncovered day, which is optimal on a line; each window is trimmed
+    to the last needed day it reaches, so it asks for no day it does not need past that.
+    """
+    if max_days < 1:
+        raise ValueError(f"max_days must be at least 1, got {max_days}")
+    out: list[tuple[date, date]] = []
+    spans = list(needed)
+    i = 0
+    while i < len(spans):
+        first = spans[i][0]
+        reach = first + timedelta(days=max_days - 1)
+        last = first
+        while i < len(spans) and spans[i][0] <= reach:
+            last = min(spans[i][1], reach)
+            if spans[i][1] > reach:
+                spans[i] = (reach + timedelta(days=1), spans[i][1])
+                break
+            i += 1
+        out.append((first, last))
+    return out
+
+
+def plan_needs(
+    needs: Mapping[tuple[str, str], Days],
+    tweet_ids: Sequence[str],
+    metrics: Sequence[str],
+    period_start: datetime,
+    period_end: datetime,
+    incremental: Mapping[tuple[str, str], Days] | None = None,
+    batch_size: int = 25,
+    max_days: int = 28,
+) -> list[PlannedRequest]:
+    """Requests that read every needed (tweet, metric, day), and no more requests than the rule:
+
+    tweets that need the same days share batches and windows; each group's days are covered by
+    the fewest windows of at most ``max_days`` days, and each window asks for the metrics some
+    of its tweets need there. For a run without state that is ceil(tweets/25) x
+    ceil(days/28). Order: group, then window, then batch (STATE advances per window).
+    ``period_start``/``period_end`` bound the windows (the end may be the current hour).
+    """
+    groups: dict[Days, list[str]] = {}
+    for tweet_id in tweet_ids:
+        wanted: Days = ()
+        for metric in metrics:
+            wanted = union(wanted, needs.get((tweet_id, metric), ()))
+        if wanted:
+            groups.setdefault(wanted, []).append(tweet_id)
+    requests: list[PlannedRequest] = []
+    window_index = 0
+    for wanted, members in groups.items():
+        id_batches = batches(members, batch_size)
+        for first, last in day_windows(wanted, max_days):
+            span = ((first, last),)
+            start = max(_midnight(first), period_start)
+            end = min(_midnight(last) + timedelta(days=1), period_end)
+            asked = tuple(
+                m for m in metrics if any(intersect(needs.get((t, m), ()), span) for t in members)
+            )
+            for b, batch in enumerate(id_batches):
+                backfill = any(
+                    minus(
+                        intersect(needs.get((t, m), ()), span),
+                        (incremental or {}).get((t, m), ()),
+                    )
+                    for t in batch
+                    for m in asked
+                )
+                requests.append(
+                    PlannedRequest(
+                        tweet_ids=batch,
+                        start=start,
+                        end=end,
+                        window_index=window_index,
+                        batch_index=b,
+                        metrics=asked,
+                        last_batch=b == len(id_batches) - 1,
+                        backfill=backfill,
+                    )
+                )
+            window_index += 1
+    return requests
+
+
+def period_days(period_start: datetime, period_end: datetime) -> Days:
+    """The UTC days a period touches, as a day set (the last may be partial)."""
+    last = (period_end - timedelta(microseconds=1)).date()
+    return ((period_start.date(), last),) if period_end > period_start else ()
 
 
 def plan(
     tweet_ids: Sequence[str],
     period_start: datetime,
     period_end: datetime,
+    metrics: Sequence[str] = ("impressions",),
     batch_size: int = 25,
     max_days: int = 28,
 ) -> list[PlannedRequest]:
-    """All requests for a sync, window-major.
-
-    Every batch of window 0 comes before any batch of window 1 because the bookmark can only
-    advance once a window is complete for all tweets; an interrupted run then resumes from the
-    last finished window instead of re-reading the whole period.
-    """
-    id_batches = batches(tweet_ids, batch_size)
-    return [
-        PlannedRequest(tweet_ids=batch, start=start, end=end, window_index=w, batch_index=b)
-        for w, (start, end) in enumerate(windows(period_start, period_end, max_days))
-        for b, batch in enumerate(id_batches)
-    ]
+    """All requests of a run without state: every tweet and metric over the whole period."""
+    _require_aware(period_start)
+    _require_aware(period_end)
+    wanted = period_days(period_start, period_end)
+    needs = {(t, m): wanted for t in tweet_ids for m in metrics} if wanted else {}
+    return plan_needs(
+        needs,
+        tweet_ids,
+        metrics,
+        period_start,
+        period_end,
+        batch_size=batch_size,
+        max_days=max_days,
+    )
 
 
 def format_api_time(dt: datetime) -> str:

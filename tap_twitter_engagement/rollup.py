@@ -330,3 +330,91 @@ def widen(records: Iterable[Record], metrics: Sequence[str]) -> list[Record]:
             row = rows[key] = {**dict(key), **dict.fromkeys(metrics)}  # type: ignore[arg-type]
         row[str(record["engagement_type"])] = record[COUNT_COLUMN]
     return list(rows.values())
+
+
+# --- one interface for the stream ----------------------------------------------------------------
+
+#: Days to emit per (tweet, metric) of one response; ``None`` means every day it holds.
+DayFilter = Mapping[tuple[str, str], frozenset[str]] | None
+
+
+class Aggregator:
+    """Canonical responses in, output records out, exactly, for one ``group_by`` and layout.
+
+    The stream calls :meth:`response` for each successful response, :meth:`window_end` when
+    every batch of a window is in, and :meth:`run_end` at the end; each returns the records
+    that are complete at that point. The mode is chosen once from ``group_by``:
+
+    - the canonical grain itself (the default): records straight from each response;
+    - tweet and day in the key: each response sums on its own (no other response shares a key);
+    - day in the key but not tweet: sums across the batches of a window, emitted at its end;
+    - no day: sums across the whole run, emitted at the end with the period bounds.
+
+    ``wide_metrics`` pivots records to one column per metric (``metrics_layout: wide``); a row
+    is always complete when emitted because all metrics of a key come in the same response, or
+    the same window.
+    """
+
+    def __init__(self, group_by: Sequence[str], wide_metrics: Sequence[str] | None = None):
+        self.group_by = validate_group_by(group_by)
+        self.hourly = "engagement.hour" in self.group_by
+        self.canonical = self.group_by in (CANONICAL_DAILY, CANONICAL_HOURLY)
+        self.direct = streams_directly(self.group_by)
+        self.per_window = "engagement.day" in self.group_by
+        self.wide_metrics = list(wide_metrics) if wide_metrics else None
+        self._sums = Rollup(self.group_by)
+        #: Canonical rows read so far (after filtering), for progress lines.
+        self.rows = 0
+
+    def response(
+        self,
+        grouping: Mapping[str, Any],
+        *,
+        skip_video: frozenset[str] = frozenset(),
+        keep: DayFilter = None,
+    ) -> list[Record]:
+        """Records complete after this response. ``skip_video``: ids whose video views the API
+        did not deliver (dropped whether it omitted them or sent 0); ``keep``: days to emit."""
+        if self.canonical:
+            records: Iterable[Record] = canonical_records(
+                grouping, self.hourly, skip_video=skip_video
+            )
+            if keep is not None:
+                records = (
+                    r
+                    for r in records
+                    if r["engagement_date"] in keep.get((r["tweet_id"], r["engagement_type"]), ())  # type: ignore[call-overload]
+                )
+            out = list(records)
+            self.rows += len(out)
+            return self._shape(out)
+        rows = [
+            r
+            for r in flatten(grouping, self.hourly)
+            if not (r.engagement_type == "video_views" and r.tweet_id in skip_video)
+            and (keep is None or r.day.isoformat() in keep.get((r.tweet_id, r.engagement_type), ()))
+        ]
+        self.rows += len(rows)
+        if self.direct:
+            return self._shape(direct_records(rows, self.group_by))
+        self._sums.add(rows)
+        return []
+
+    def window_end(self) -> list[Record]:
+        """Records whose day lies in the window just completed (day-grained sums)."""
+        if self.direct or not self.per_window:
+            return []
+        records = self._shape(self._sums.records())
+        self._sums = Rollup(self.group_by)
+        return records
+
+    def run_end(self, bounds: Mapping[str, str]) -> list[Record]:
+        """Totals over the whole period (groupings without a day), stamped with ``bounds``."""
+        if self.per_window:
+            return []
+        return self._shape({**record, **bounds} for record in self._sums.records())
+
+    def _shape(self, records: Iterable[Record]) -> list[Record]:
+        if self.wide_metrics is None:
+            return list(records)
+        return widen(records, self.wide_metrics)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import requests
 from singer_sdk import Stream
@@ -17,22 +17,37 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_twitter_engagement.client import RefusedTweets, TwitterStream, ordered_concurrent
-from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
+from tap_twitter_engagement.coverage import (
+    Coverage,
+    CoverageError,
+    Days,
+    Needs,
+    Shape,
+    compute_needs,
+    day_strings,
+    everything,
+    from_state,
+    intersect,
+)
+from tap_twitter_engagement.dates import Period, history_floor, resolve_period
+from tap_twitter_engagement.errors import StateError
 from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
-from tap_twitter_engagement.plan import PlannedRequest, batches, format_api_time, plan
+from tap_twitter_engagement.plan import (
+    PlannedRequest,
+    batches,
+    format_api_time,
+    period_days,
+    plan_needs,
+)
 from tap_twitter_engagement.progress import Progress
 from tap_twitter_engagement.rollup import (
     CANONICAL_DAILY,
     CANONICAL_HOURLY,
     COLUMNS,
     COUNT_COLUMN,
-    Rollup,
+    Aggregator,
     canonical_records,
-    direct_records,
-    flatten,
     needs_hours,
-    streams_directly,
-    widen,
 )
 from tap_twitter_engagement.settings import DEFAULT_GROUP_BY
 
@@ -83,6 +98,16 @@ def historical_schema(
             )
         )
     return th.PropertiesList(*properties).to_dict(), keys
+
+
+def historical_schema_for(
+    config: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """Schema, key properties and replication key of ``historical_engagement`` for a config."""
+    group_by = tuple(config.get("group_by") or DEFAULT_GROUP_BY)
+    wide = config.get("metrics_layout", "long") == "wide"
+    schema, keys = historical_schema(group_by, config.get("engagement_types") if wide else None)
+    return schema, keys, "engagement_date" if "engagement.day" in group_by else None
 
 
 _DESCRIPTIONS = {
@@ -163,7 +188,12 @@ class EngagementStream(TwitterStream):
 
 
 class HistoricalEngagementStream(EngagementStream):
-    """Engagement per the configured grouping from ``POST /insights/engagement/historical``."""
+    """Engagement per the configured grouping from ``POST /insights/engagement/historical``.
+
+    Day-grained groupings are incremental: the state keeps what was delivered per tweet and
+    metric (``coverage``), and each run reads only what the configuration needs beyond it,
+    plus the lookback. Other groupings total the whole period on every run.
+    """
 
     name = "historical_engagement"
     path = "/insights/engagement/historical"
@@ -175,15 +205,13 @@ class HistoricalEngagementStream(EngagementStream):
 
     def __init__(self, tap: TapTwitterEngagement) -> None:
         self.group_by = tuple(tap.config.get("group_by") or DEFAULT_GROUP_BY)
-        wide = tap.config.get("metrics_layout", "long") == "wide"
-        schema, keys = historical_schema(
-            self.group_by, tap.config.get("engagement_types") if wide else None
-        )
+        self.shape = Shape(self.group_by, tap.config.get("metrics_layout", "long"))
+        schema, keys, replication_key = historical_schema_for(tap.config)
         super().__init__(tap, schema=schema)
         self.primary_keys = keys
-        self.replication_key = "engagement_date" if "engagement.day" in self.group_by else None
+        self.replication_key = replication_key
 
-    # The bookmark advances per completed window in get_records, never per record.
+    # Coverage advances per completed window in get_records, never per record.
     def _increment_stream_state(
         self,
         latest_record: dict[str, Any],  # noqa: ARG002
@@ -192,108 +220,129 @@ class HistoricalEngagementStream(EngagementStream):
     ) -> None:
         return
 
-    def period(self, now: datetime, context: Context | None) -> Period:
-        """The configured period, narrowed by the bookmark and lookback on incremental runs."""
-        period = resolve_period(self.config, now, history_floor(now))
-        bookmark = self._bookmark(context)
-        if bookmark is None:
-            return period
-        return bookmark_start(
-            period, date.fromisoformat(bookmark), int(self.config.get("lookback_days", 3))
-        )
+    def period(self, now: datetime) -> Period:
+        """The configured period (UTC, hour-aligned, end exclusive)."""
+        return resolve_period(self.config, now, history_floor(now))
 
-    def _bookmark(self, context: Context | None) -> str | None:
-        if not self.replication_key:
-            return None
+    def needs(
+        self, period: Period, tweet_ids: Sequence[str], context: Context | None, now: datetime
+    ) -> Needs:
+        """What this run reads: everything, or what the state's coverage leaves (logged)."""
+        metrics = list(self.config["engagement_types"])
+        wanted = period_days(period.start, period.end)
         state = self.get_context_state(context)
-        if state.get("replication_key") != self.replication_key:
-            return None
-        value = state.get("replication_key_value")
-        return str(value) if value else None
+        if not self.shape.incremental:
+            if state.pop("coverage", None) is not None or state.pop("replication_key_value", None):
+                self.logger.info(
+                    "group_by %s has no engagement.day, so every run totals the whole period; "
+                    "the state's coverage (another shape) is dropped",
+                    list(self.group_by),
+                )
+            return everything(self.shape, tweet_ids, metrics, wanted)
+        try:
+            previous = from_state(state, self.shape, now.date() - timedelta(days=1))
+        except CoverageError as exc:
+            raise StateError(f"historical_engagement: {exc}") from None
+        if previous.message:
+            log = self.logger.warning if previous.level == "warning" else self.logger.info
+            log("Reading the whole period: %s", previous.message)
+        needs = compute_needs(
+            previous.coverage,
+            self.shape,
+            tweet_ids,
+            metrics,
+            wanted,
+            int(self.config.get("lookback_days", 3)),
+        )
+        for reason in needs.reasons:
+            self.logger.info("Re-reading: %s", reason)
+        return needs
+
+    def run_plan(self, now: datetime, context: Context | None) -> RunPlan:
+        """The period, the needs from the state, and the requests that read them."""
+        period = self.period(now)
+        tweet_ids = self._tap.selection(self).tweet_ids
+        needs = self.needs(period, tweet_ids, context, now)
+        requests = plan_needs(
+            needs.days,
+            tweet_ids,
+            self.config["engagement_types"],
+            period.start,
+            period.end,
+            needs.incremental,
+        )
+        return RunPlan(period, tuple(tweet_ids), needs, requests)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         now = datetime.now(UTC)
-        period = self.period(now, context)
-        selection = self._tap.selection(self)
-        requests = plan(list(selection.tweet_ids), period.start, period.end)
+        period, tweet_ids, needs, requests = self.run_plan(now, context)
+        metrics = list(self.config["engagement_types"])
+        backfill = sum(r.backfill for r in requests)
         self.logger.info(
-            "Planned %d requests: %d tweets, %s to %s (UTC)",
+            "Planned %d requests (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
             len(requests),
-            len(selection.tweet_ids),
+            backfill,
+            len(requests) - backfill,
+            len(tweet_ids),
             format_api_time(period.start),
             format_api_time(period.end),
         )
-        direct = streams_directly(self.group_by)
-        per_window = "engagement.day" in self.group_by
-        whole_run = None if per_window else Rollup(self.group_by)
-        rollup = whole_run if whole_run is not None else Rollup(self.group_by)
+        coverage = needs.base.copy()
+        complete = ((date.min, last_complete_day(period.end)),)
+        aggregate = Aggregator(
+            self.group_by, metrics if self.shape.metrics_layout == "wide" else None
+        )
         progress = Progress(self.logger, len(requests))
-        last_batch = {r.window_index: r.batch_index for r in requests}
         workers = int(self.config.get("max_concurrent_requests", 4))
+        in_window: list[str] = []
         # Responses come back in plan order whatever the concurrency, so records and STATE are
         # the same as a sequential run's; a window's STATE follows its last response's records.
-        hourly = needs_hours(self.group_by)
-        canonical = self.group_by in (CANONICAL_DAILY, CANONICAL_HOURLY)
         fetched = ordered_concurrent(lambda r: (r, list(self._fetch(r))), requests, workers)
         for request, responses in fetched:
-            rows_out = 0
+            keep = _day_filter(request, needs.days)
+            before = aggregate.rows
             for grouping, no_video in responses:
-                if canonical:  # the default grouping: records straight from the response
-                    records = self._shape(canonical_records(grouping, hourly, skip_video=no_video))
-                    rows_out += len(records)
-                    yield from records
-                    continue
-                # Old videos' views are "not delivered" whether the API omits them or sends 0.
-                rows = [
-                    r
-                    for r in flatten(grouping, hourly)
-                    if not (r.engagement_type == "video_views" and r.tweet_id in no_video)
-                ]
-                rows_out += len(rows)
-                if direct:
-                    yield from self._shape(direct_records(rows, self.group_by))
-                else:
-                    rollup.add(rows)
-            progress.request_done(rows_out)
-            if request.batch_index == last_batch[request.window_index]:
-                if per_window and not direct:
-                    # Keys with a day are complete once their window is: emit, then forget.
-                    yield from self._shape(rollup.records())
-                    rollup = Rollup(self.group_by)
-                self._advance_bookmark(context, last_complete_day(request.end))
+                yield from aggregate.response(grouping, skip_video=no_video, keep=keep)
+            progress.request_done(aggregate.rows - before)
+            in_window.extend(request.tweet_ids)
+            if request.last_batch:
+                yield from aggregate.window_end()
+                if self.shape.incremental:
+                    window = intersect(((request.start.date(), _last_day(request.end)),), complete)
+                    for tweet_id in in_window:
+                        for metric in request.metrics:
+                            need = needs.days.get((tweet_id, metric), ())
+                            coverage.add(tweet_id, metric, intersect(need, window))
+                    self._write_coverage(context, coverage)
+                in_window = []
         progress.finish()
-        if whole_run is not None:
-            bounds = {
-                "period_start": format_api_time(period.start),
-                "period_end": format_api_time(period.end),
-            }
-            yield from self._shape({**record, **bounds} for record in whole_run.records())
+        bounds = {"period_start": period.start, "period_end": period.end}
+        yield from aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
+        if self.shape.incremental:
+            self._write_coverage(context, coverage)
 
-    def _shape(self, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Long records as they are, or pivoted to one column per metric (``metrics_layout``).
-
-        Called per response or per window, before that window's STATE, so a wide row is always
-        complete (all metrics of a key arrive in the same response or window)."""
-        if self.config.get("metrics_layout", "long") != "wide":
-            return list(records)
-        return widen(records, self.config["engagement_types"])
-
-    def _advance_bookmark(self, context: Context | None, day: date) -> None:
-        """Emit STATE for a fully emitted window; the bookmark never moves backwards."""
-        if not self.replication_key:
-            return
+    def _write_coverage(self, context: Context | None, coverage: Coverage) -> None:
+        """Emit STATE holding what has been delivered (only after its records were written)."""
         state = self.get_context_state(context)
-        current = self._bookmark(context)
-        value = max(day.isoformat(), current) if current else day.isoformat()
+        encoded = coverage.encode()
+        last = coverage.last_day()
+        if state.get("coverage") == encoded and state.get("replication_key") == (
+            self.replication_key
+        ):
+            return
         state["replication_key"] = self.replication_key
-        state["replication_key_value"] = value
+        state["coverage"] = encoded
+        if last is None:
+            state.pop("replication_key_value", None)
+        else:
+            state["replication_key_value"] = last.isoformat()
         self.finalize_state_progress_markers(state)
 
     def request_body(self, tweet_ids: Sequence[str], request: PlannedRequest) -> dict[str, Any]:
         group_by = CANONICAL_HOURLY if needs_hours(self.group_by) else CANONICAL_DAILY
         return {
             "tweet_ids": list(tweet_ids),
-            "engagement_types": list(self.config["engagement_types"]),
+            "engagement_types": list(request.metrics or self.config["engagement_types"]),
             "groupings": {GROUPING: {"group_by": list(group_by)}},
             "start": format_api_time(request.start),
             "end": format_api_time(request.end),
@@ -302,9 +351,39 @@ class HistoricalEngagementStream(EngagementStream):
     def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
         """The canonical grouping of each successful response for one planned request, with
         the ids whose video views the API did not deliver."""
+        metrics = request.metrics or self.config["engagement_types"]
         for data in self.post_refusing(request.tweet_ids, lambda b: self.request_body(b, request)):
-            no_video = self.note_partial(data, self.config["engagement_types"])
+            no_video = self.note_partial(data, metrics)
             yield data.get(GROUPING) or {}, frozenset(no_video)
+
+
+class RunPlan(NamedTuple):
+    """What one run of ``historical_engagement`` reads, before any Engagement API call."""
+
+    period: Period
+    tweet_ids: tuple[str, ...]
+    needs: Needs
+    requests: list[PlannedRequest]
+
+
+def _last_day(end: datetime) -> date:
+    """The last UTC day a window ending (exclusive) at ``end`` touches."""
+    return (end - timedelta(microseconds=1)).date()
+
+
+def _day_filter(
+    request: PlannedRequest, needs: Mapping[tuple[str, str], Days]
+) -> dict[tuple[str, str], frozenset[str]] | None:
+    """Days to emit per (tweet, metric) of a request, or ``None`` when it needs all it reads."""
+    window = ((request.start.date(), _last_day(request.end)),)
+    full = True
+    keep: dict[tuple[str, str], frozenset[str]] = {}
+    for tweet_id in request.tweet_ids:
+        for metric in request.metrics:
+            need = intersect(needs.get((tweet_id, metric), ()), window)
+            full = full and need == window
+            keep[(tweet_id, metric)] = day_strings(need)
+    return None if full else keep
 
 
 _PUBLIC_METRICS = (

@@ -11,17 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import Catalog, MetadataMapping, Schema
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
 from tap_twitter_engagement import selection as select
 from tap_twitter_engagement.client import Pacer, TwitterStream
-from tap_twitter_engagement.settings import CONFIG_SCHEMA, check, schema_error
+from tap_twitter_engagement.settings import CONFIG_SCHEMA, DEFAULT_GROUP_BY, check, schema_error
 from tap_twitter_engagement.streams import (
     Engagement28hrStream,
     EngagementTotalsStream,
     HistoricalEngagementStream,
     SkippedTweetsStream,
     TweetsStream,
+    historical_schema_for,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +70,12 @@ class TapTwitterEngagement(Tap):
         for error in errors:
             self.logger.warning("%s", error)
         return [str(e) for e in errors]
+
+    def setup_mapper(self) -> None:
+        """Make a catalog from another configuration follow this one, before the SDK reads it."""
+        if self.input_catalog is not None:
+            reconcile_catalog(self.input_catalog, self.config, self.logger)
+        super().setup_mapper()
 
     def discover_streams(self) -> list[Stream]:
         return [
@@ -147,6 +155,47 @@ class TapTwitterEngagement(Tap):
                 )
             if not keep_querying:
                 self.refused_ids.add(tweet_id)
+
+
+def reconcile_catalog(catalog: Catalog, config: Mapping[str, Any], logger: logging.Logger) -> None:
+    """Give ``historical_engagement`` the schema and keys of the configuration, not the catalog's.
+
+    Its columns and key properties follow ``group_by`` and ``metrics_layout``; a catalog
+    discovered under other settings would announce keys that disagree with the records, and an
+    upserting target would merge rows on the wrong key. The stream's selection is kept.
+    """
+    entry = catalog.get_stream(HistoricalEngagementStream.name)
+    if entry is None:
+        return
+    schema, keys, replication_key = historical_schema_for(config)
+    old_keys = list(entry.key_properties or entry.metadata.root.table_key_properties or [])
+    old_columns = list((entry.schema.to_dict().get("properties") or {}).keys())
+    if old_keys == keys and old_columns == list(schema["properties"]):
+        return
+    logger.warning(
+        "The catalog's historical_engagement was discovered under other settings (key "
+        "properties %s, columns %s); using the configuration's (group_by %s, metrics_layout "
+        "%s: key properties %s). Rediscover the catalog to silence this.",
+        old_keys,
+        old_columns,
+        list(config.get("group_by") or DEFAULT_GROUP_BY),
+        config.get("metrics_layout", "long"),
+        keys,
+    )
+    selected = entry.metadata.root.selected
+    metadata = MetadataMapping.get_standard_metadata(
+        schema=schema,
+        key_properties=keys,
+        valid_replication_keys=[replication_key] if replication_key else None,
+        replication_method="INCREMENTAL" if replication_key else "FULL_TABLE",
+        selected_by_default=True,
+    )
+    metadata.root.selected = selected
+    entry.schema = Schema.from_dict(schema)
+    entry.key_properties = keys
+    entry.replication_key = replication_key
+    entry.replication_method = None
+    entry.metadata = metadata
 
 
 # `--about` prints the class docstring inside an indented template: keep it on one line.

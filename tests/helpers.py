@@ -5,14 +5,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tap_twitter_engagement.rollup import COLUMNS
 from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.tap import TapTwitterEngagement
 
+ROOT = Path(__file__).resolve().parent.parent
 #: Credential values of every sandbox the suite starts; conftest fails a test that prints one.
 KNOWN_SECRETS: set[str] = set()
 
@@ -54,14 +60,17 @@ def parse_messages(text: str) -> SyncResult:
 
 
 def run_sync(
-    config: dict[str, Any], state: dict[str, Any] | None = None, streams: list[str] | None = None
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    streams: list[str] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> SyncResult:
     """One full sync in this process, stdout captured (the msgspec writer writes bytes).
 
     ``streams`` selects those streams through a catalog, as Meltano would; by default the tap
-    syncs what is selected by default.
+    syncs what is selected by default. ``catalog`` passes a catalog as it is.
     """
-    result, error = run_sync_until_error(config, state, streams)
+    result, error = run_sync_until_error(config, state, streams, catalog)
     if error is not None:
         raise error
     return result
@@ -71,6 +80,7 @@ def run_sync_until_error(
     config: dict[str, Any],
     state: dict[str, Any] | None = None,
     streams: list[str] | None = None,
+    catalog: dict[str, Any] | None = None,
 ) -> tuple[SyncResult, Exception | None]:
     """A sync that may fail: the messages written before the failure, and the failure."""
     buffer = io.BytesIO()
@@ -78,7 +88,8 @@ def run_sync_until_error(
     error: Exception | None = None
     with contextlib.redirect_stdout(wrapper):
         try:
-            catalog = catalog_selecting(config, streams) if streams is not None else None
+            if streams is not None:
+                catalog = catalog_selecting(config, streams)
             tap = TapTwitterEngagement(
                 config=dict(config), state=state, catalog=catalog, parse_env_config=False
             )
@@ -96,6 +107,40 @@ def catalog_selecting(config: dict[str, Any], streams: list[str]) -> dict[str, A
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
+
+
+def tap_process(config_path: Path, state_path: Path | None = None) -> subprocess.Popen[str]:
+    """The tap as a separate process (for kill tests), stdout piped, logs quiet."""
+    args = [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)]
+    if state_path:
+        args += ["--state", str(state_path)]
+    return subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "ERROR"},
+    )
+
+
+def kill_after(process: subprocess.Popen[str], marker: str, count: int) -> SyncResult:
+    """SIGKILL the tap once ``count`` lines containing ``marker`` were written; return every
+    complete message it wrote, as a target would have received them."""
+    lines, seen = [], 0
+    assert process.stdout is not None
+    while seen < count:
+        line = process.stdout.readline()
+        assert line, "the tap finished before the kill point"
+        lines.append(line)
+        seen += marker in line
+    process.send_signal(signal.SIGKILL)
+    # Read through the same text wrapper: communicate(timeout=...) reads the raw pipe and would
+    # skip what readline() already buffered.
+    rest = process.stdout.read()
+    process.wait(timeout=30)
+    lines += [line for line in rest.splitlines(keepends=True) if line.endswith("\n")]
+    return parse_messages("".join(lines))
 
 
 def midnight(moment: datetime) -> datetime:

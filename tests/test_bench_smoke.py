@@ -34,8 +34,11 @@ def test_benchmark_smoke_runs_every_measurement():
         "3.",
         "4.",
         "5.",
+        "6.",
+        "6b",
     ]
     assert "| 2. requests made vs minimum ceil(ids/25) x ceil(days/28) | 1 vs 1 = 1.00 |" in (
         result.stdout
     )
-    assert "0 x 429" in rows[-1]
+    assert "0 x 429" in rows[7]
+    assert "one entry: the ids once" in rows[8]

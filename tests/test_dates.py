@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from tap_twitter_engagement.dates import Period, bookmark_start, history_floor, resolve_period
+from tap_twitter_engagement.dates import Period, history_floor, resolve_period
 from tap_twitter_engagement.errors import ConfigError
 
 # 2026-06-15 13:27:45 UTC; the 365 days before it contain no 29 February.
@@ -407,49 +407,3 @@ def test_resolve_period_config_errors(
 def test_period_rejects_invalid_bounds(start: datetime, end: datetime, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Period(start, end)
-
-
-# --- bookmark_start ------------------------------------------------------------------------------
-
-RANGE = Period(utc(2026, 5, 18), utc(2026, 6, 15, 13))
-WHOLE_DAYS = Period(utc(2026, 6, 1), utc(2026, 6, 11))
-
-
-@pytest.mark.parametrize(
-    ("period", "bookmark_day", "lookback", "start"),
-    [
-        (RANGE, None, 3, RANGE.start),
-        (RANGE, date(2026, 6, 1), 0, utc(2026, 6, 1)),
-        (RANGE, date(2026, 6, 1), 2, utc(2026, 5, 30)),
-        # Lookback never reaches before the configured start.
-        (RANGE, date(2026, 5, 19), 5, RANGE.start),
-        (RANGE, date(2026, 1, 1), 0, RANGE.start),
-        # Bookmark on the last (partial) day.
-        (RANGE, date(2026, 6, 15), 0, utc(2026, 6, 15)),
-        # Bookmark beyond the period: re-read the last day rather than return nothing.
-        (RANGE, date(2026, 6, 20), 0, utc(2026, 6, 15)),
-        (WHOLE_DAYS, date(2026, 6, 11), 0, utc(2026, 6, 10)),
-        (WHOLE_DAYS, date(2026, 6, 10), 0, utc(2026, 6, 10)),
-        (WHOLE_DAYS, date(2026, 6, 11), 3, utc(2026, 6, 8)),
-        # A one-day period can only stay as it is.
-        (Period(utc(2026, 6, 1), utc(2026, 6, 2)), date(2026, 6, 30), 0, utc(2026, 6, 1)),
-    ],
-)
-def test_bookmark_start(
-    period: Period, bookmark_day: date | None, lookback: int, start: datetime
-) -> None:
-    assert bookmark_start(period, bookmark_day, lookback) == Period(start, period.end)
-
-
-@pytest.mark.parametrize(
-    ("lookback", "expected"),
-    [
-        (-1, "lookback_days: -1 is negative; use 0 or more"),
-        ("2", "lookback_days: '2' is not a whole number of days; use e.g. 1"),
-        (False, "lookback_days: False is not a whole number of days; use e.g. 1"),
-    ],
-)
-def test_bookmark_start_rejects_bad_lookback(lookback: Any, expected: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        bookmark_start(RANGE, date(2026, 6, 1), lookback)
-    assert str(caught.value) == expected

@@ -7,14 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import run_sync
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _plan(config: dict, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _plan(
+    config: dict, tmp_path: Path, state: dict | None = None
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
+    extra = []
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        extra = ["--state", str(tmp_path / "state.json")]
     return subprocess.run(
-        [sys.executable, "-m", "tap_twitter_engagement.dry_run", "--config", str(path)],
+        [sys.executable, "-m", "tap_twitter_engagement.dry_run", "--config", str(path), *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -34,8 +42,13 @@ def test_recent_mode_plan(sandbox, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "Plan for historical_engagement (no Engagement API call was made):"
     assert lines[1] == "  tweets: 60 (recent mode); distinct authors (billed handles): 1"
-    assert lines[3] == "  batches of <= 25 ids: 3; windows of <= 28 days: 3"
-    assert lines[4] == "  requests: 9 (= 3 x 3, the minimum)"
+    assert lines[3] == (
+        "  groups of tweets that need the same days: 1; their windows of <= 28 days: 3; "
+        "batches of <= 25 ids per window"
+    )
+    assert lines[4] == (
+        "  requests: 9: 9 backfill (days never delivered), 0 incremental (lookback and new days)"
+    )
     assert lines[6] == "  time: 9 requests at 30/min: at least 16 s"
     assert lines[7:] == [
         "Other streams, if selected:",
@@ -52,7 +65,7 @@ def test_manual_mode_counts_distinct_authors(sandbox, tmp_path):
     result = _plan(sandbox.tap_config(tweet_selection="manual", tweet_ids=ids), tmp_path)
     assert result.returncode == 0, result.stderr
     assert "  tweets: 32 (manual mode); distinct authors (billed handles): 2" in result.stdout
-    assert "  requests: 2 (= 2 x 1, the minimum)" in result.stdout
+    assert "  requests: 2: 2 backfill (days never delivered), 0 incremental" in result.stdout
     assert not sandbox.requests("insights/historical")
 
 
@@ -64,3 +77,26 @@ def test_bad_config_is_one_line(sandbox, tmp_path):
         "or more of tweet.id, engagement.type, engagement.day, "
         "engagement.hour"
     )
+
+
+def test_plan_from_a_state_shows_backfill_and_incremental_apart(sandbox, tmp_path):
+    own = sandbox.model.owned_ids()
+    config = sandbox.tap_config(
+        tweet_selection="manual",
+        tweet_ids=own[:30],
+        engagement_types=["impressions"],
+        days_back_to_start_from=60,
+    )
+    first = run_sync(config)
+    sandbox.reset()
+    # Meltano's `state get` wraps the Singer state; both forms are read.
+    result = _plan({**config, "tweet_ids": own[:33]}, tmp_path, {"singer_state": first.final_state})
+    assert result.returncode == 0, result.stderr
+    assert (
+        "  groups of tweets that need the same days: 2; their windows of <= 28 days: 4; "
+        "batches of <= 25 ids per window"
+    ) in result.stdout
+    assert (
+        "  requests: 5: 3 backfill (days never delivered), 2 incremental (lookback and new days)"
+    ) in result.stdout
+    assert not sandbox.requests("insights/historical")

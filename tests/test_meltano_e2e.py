@@ -226,3 +226,46 @@ def test_meltano_run_into_postgres_twice_upserts_without_duplicates(
     assert len(reread) == 1
     assert reread[0].body["start"] == (today - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert table() == (len(expected), sums, len(expected))
+
+
+def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, postgres, tmp_path):
+    own = sandbox.model.owned_ids()
+    settings = {
+        "tweet_selection": "manual",
+        "engagement_types": METRICS,
+        "days_back_to_start_from": 40,
+        "lookback_days": 3,
+    }
+    env = meltano_env(sandbox, tmp_path, tweet_ids=own[:5], **settings)
+    env["TARGET_POSTGRES_PORT"] = str(postgres)
+    env["TARGET_POSTGRES_PASSWORD"] = "unused-with-trust-auth"  # the target insists on one
+    env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = "added_ids"
+    meltano_run(meltano, env, "target-postgres")
+    env["TAP_TWITTER_ENGAGEMENT_TWEET_IDS"] = json.dumps(own[:8])
+    sandbox.reset()
+    meltano_run(meltano, env, "target-postgres")
+    backfilled = [r for r in sandbox.requests("insights/historical") if r.status == 200]
+    # 5 old ids: the lookback window; 3 new ids: the whole 40 days in 2 windows
+    assert sorted((len(r.body["tweet_ids"]), r.body["start"][:10]) for r in backfilled) == sorted(
+        [(5, _day(4)), (3, _day(40)), (3, _day(12))]
+    )
+    today = midnight(datetime.now(UTC))
+    expected = by_key(
+        expected_records(sandbox, own[:8], METRICS, today - timedelta(days=40), today, DAILY)
+    )
+    with psycopg.connect(
+        host="127.0.0.1", port=postgres, user="postgres", dbname="postgres"
+    ) as conn:
+        rows = conn.execute(
+            "select tweet_id, engagement_type, engagement_date::text, engagement_count "
+            "from added_ids.historical_engagement"
+        ).fetchall()
+    landed = {
+        (("tweet_id", t), ("engagement_type", m), ("engagement_date", d)): c for t, m, d, c in rows
+    }
+    assert len(rows) == len(landed)  # no duplicates
+    assert landed == expected  # no missing rows, exact counts
+
+
+def _day(days_back: int) -> str:
+    return (midnight(datetime.now(UTC)) - timedelta(days=days_back)).strftime("%Y-%m-%d")

@@ -137,7 +137,7 @@ def test_engagement_28hr_hourly_series(sandbox, now):
     result = run_sync(config, streams=["engagement_28hr"])
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     expected = sandbox.model.expected(
-        ids, ["impressions", "favorites"], end - timedelta(hours=28), end, HOURLY
+        ids, ["impressions", "favorites"], end - timedelta(hours=29), end, HOURLY
     )
     got = {
         (r["tweet_id"], r["engagement_type"], r["engagement_date"], r["engagement_hour"]): r[
@@ -146,7 +146,7 @@ def test_engagement_28hr_hourly_series(sandbox, now):
         for r in result.by_stream["engagement_28hr"]
     }
     assert got == {row.key: row.count for row in expected}
-    assert len(got) == 27 * 2 * 28
+    assert len(got) == 27 * 2 * 29  # 29 hourly buckets, as in the docs' 28hr example
     assert len(sandbox.requests("insights/28hr")) == 2
 
 

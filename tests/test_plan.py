@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from tap_twitter_engagement.coverage import days
 from tap_twitter_engagement.plan import (
     PlannedRequest,
     batches,
+    day_windows,
     dedupe,
     format_api_time,
+    period_days,
     plan,
+    plan_needs,
     windows,
 )
 
@@ -145,11 +150,12 @@ def test_plan_is_window_major() -> None:
     end = START + 29 * DAY
     mid = START + MAX
     first, second = tuple(tweet_ids[:25]), (tweet_ids[25],)
+    asked = ("impressions",)
     assert plan(tweet_ids, START, end) == [
-        PlannedRequest(first, START, mid, window_index=0, batch_index=0),
-        PlannedRequest(second, START, mid, window_index=0, batch_index=1),
-        PlannedRequest(first, mid, end, window_index=1, batch_index=0),
-        PlannedRequest(second, mid, end, window_index=1, batch_index=1),
+        PlannedRequest(first, START, mid, 0, 0, asked, last_batch=False),
+        PlannedRequest(second, START, mid, 0, 1, asked, last_batch=True),
+        PlannedRequest(first, mid, end, 1, 0, asked, last_batch=False),
+        PlannedRequest(second, mid, end, 1, 1, asked, last_batch=True),
     ]
 
 
@@ -171,6 +177,95 @@ def test_plan_honours_custom_limits() -> None:
         (("a", "b"), START + 2 * DAY, START + 3 * DAY),
         (("c",), START + 2 * DAY, START + 3 * DAY),
     ]
+
+
+# --- planning from needs ------------------------------------------------------------------------
+
+D0 = START.date()
+
+
+def span(a: int, b: int) -> tuple:
+    return ((D0 + timedelta(days=a), D0 + timedelta(days=b)),)
+
+
+def _min_windows(needed: set[int], max_days: int) -> int:
+    """Brute force over every way to cover the needed days: state = last day covered."""
+    states = {-1: 0}  # covered through day k -> fewest windows so far
+    for day in sorted(needed):
+        covered = {k: w for k, w in states.items() if k >= day}
+        uncovered = [w for k, w in states.items() if k < day]
+        if uncovered:  # a window must cover this day; starting on it reaches furthest
+            reach = day + max_days - 1
+            covered[reach] = min(covered.get(reach, len(needed) + 1), min(uncovered) + 1)
+        states = covered
+    return min(states.values())
+
+
+def test_day_windows_are_the_fewest_and_cover_every_needed_day() -> None:
+    rng = random.Random(7)
+    for _ in range(500):
+        needed = {rng.randint(0, 120) for _ in range(rng.randint(0, 12))}
+        needed |= set(range(rng.randint(0, 60), rng.randint(0, 90)))
+        wanted = days((D0 + timedelta(days=n), D0 + timedelta(days=n)) for n in needed)
+        max_days = rng.choice([1, 3, 28])
+        result = day_windows(wanted, max_days)
+        assert len(result) == _min_windows(needed, max_days)
+        for first, last in result:
+            assert (last - first).days < max_days
+            assert (first - D0).days in needed
+            assert (last - D0).days in needed
+        covered = {(a - D0).days + i for a, b in result for i in range((b - a).days + 1)}
+        assert needed <= covered
+
+
+def test_tweets_with_the_same_needs_share_batches_and_windows() -> None:
+    old, new = ids(60), ids(63)[60:]
+    end = START + 60 * DAY
+    needs = {(t, "impressions"): span(56, 59) for t in old}
+    needs |= {(t, "impressions"): span(0, 59) for t in new}
+    incremental = {(t, "impressions"): span(56, 59) for t in old}
+    requests = plan_needs(needs, old + new, ["impressions"], START, end, incremental)
+    # old: 3 batches x 1 window (4 days); new: 1 batch x 3 windows (60 days)
+    assert [(len(r.tweet_ids), r.start, r.end, r.backfill) for r in requests] == [
+        (25, START + 56 * DAY, end, False),
+        (25, START + 56 * DAY, end, False),
+        (10, START + 56 * DAY, end, False),
+        (3, START, START + 28 * DAY, True),
+        (3, START + 28 * DAY, START + 56 * DAY, True),
+        (3, START + 56 * DAY, end, True),
+    ]
+    assert [r.window_index for r in requests] == [0, 0, 0, 1, 2, 3]
+    assert [r.last_batch for r in requests] == [False, False, True, True, True, True]
+
+
+def test_a_window_asks_only_the_metrics_needed_in_it() -> None:
+    end = START + 40 * DAY
+    needs = {("1", "impressions"): span(37, 39), ("1", "favorites"): span(0, 39)}
+    requests = plan_needs(needs, ["1"], ["impressions", "favorites"], START, end)
+    assert [(r.start, r.end, r.metrics) for r in requests] == [
+        (START, START + 28 * DAY, ("favorites",)),
+        (START + 28 * DAY, end, ("impressions", "favorites")),
+    ]
+
+
+def test_windows_end_at_a_partial_last_hour_and_skip_gaps() -> None:
+    end = START + 59 * DAY + timedelta(hours=13)
+    needs = {("1", "impressions"): ((D0, D0 + timedelta(days=2)), *span(57, 59))}
+    requests = plan_needs(needs, ["1"], ["impressions"], START, end)
+    assert [(r.start, r.end) for r in requests] == [
+        (START, START + 3 * DAY),
+        (START + 57 * DAY, end),
+    ]
+
+
+def test_nothing_needed_plans_nothing() -> None:
+    assert plan_needs({}, ids(5), ["impressions"], START, START + DAY) == []
+
+
+def test_period_days() -> None:
+    assert period_days(START, START + 3 * DAY) == span(0, 2)
+    assert period_days(START, START + 2 * DAY + timedelta(hours=5)) == span(0, 2)
+    assert period_days(START, START) == ()
 
 
 # --- dedupe, format_api_time ---------------------------------------------------------------------

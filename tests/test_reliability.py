@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +15,12 @@ from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     by_key,
     expected_records,
+    kill_after,
     midnight,
     parse_messages,
     run_sync,
     run_sync_until_error,
+    tap_process,
 )
 
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
@@ -57,7 +55,13 @@ def _expected(sandbox, ids, metrics, days, now):
 def test_transient_failures_are_retried_with_warnings(sandbox, now, caplog, kind):
     if kind == "stall":
         # A stalled answer outlives the test; keep it away from the shared sandbox's log.
-        sandbox = Sandbox(seed=7, tweets=150, anchor=sandbox.model.anchor).start()
+        sandbox = Sandbox(
+            seed=7,
+            tweets=150,
+            anchor=sandbox.model.anchor,
+            revision_hours=0,
+            rate_limit_per_second=0,
+        ).start()
     sandbox.faults.stall_seconds = 2.0
     sandbox.inject(kind, count=2, route="insights/historical")
     ids = sandbox.model.owned_ids()[:3]
@@ -167,20 +171,6 @@ def test_fault_matrix_100_tweets_90_days_exact(sandbox, now):
 
 
 # ---------------------------------------------------------------------------- resume after kill
-def _tap_process(config_path: Path, state_path: Path | None = None) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)]
-    if state_path:
-        args += ["--state", str(state_path)]
-    return subprocess.Popen(
-        args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "ERROR"},
-    )
-
-
 @pytest.mark.parametrize("kill_after_records", [1, 150, 420, 700])
 def test_sigkill_and_resume_equals_an_uninterrupted_run(sandbox, tmp_path, kill_after_records):
     sandbox.faults.latency_ms = 60
@@ -193,25 +183,12 @@ def test_sigkill_and_resume_equals_an_uninterrupted_run(sandbox, tmp_path, kill_
     )
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
-    full = parse_messages(_tap_process(config_path).communicate(timeout=120)[0])
-    process = _tap_process(config_path)
-    lines, records = [], 0
-    while records < kill_after_records:
-        line = process.stdout.readline()
-        assert line, "the tap finished before the kill point"
-        lines.append(line)
-        records += '"type":"RECORD"' in line
-    process.send_signal(signal.SIGKILL)
-    # Read through the same text wrapper: communicate(timeout=...) reads the raw pipe and would
-    # skip what readline() already buffered.
-    rest = process.stdout.read()
-    process.wait(timeout=30)
-    lines += [line for line in rest.splitlines(keepends=True) if line.endswith("\n")]
-    delivered = parse_messages("".join(lines))
+    full = parse_messages(tap_process(config_path).communicate(timeout=120)[0])
+    delivered = kill_after(tap_process(config_path), '"type":"RECORD"', kill_after_records)
     state_path = tmp_path / "state.json"
     state_path.write_text(json.dumps(delivered.states[-1] if delivered.states else {}))
     resumed = parse_messages(
-        _tap_process(state_path=state_path, config_path=config_path).communicate(timeout=120)[0]
+        tap_process(state_path=state_path, config_path=config_path).communicate(timeout=120)[0]
     )
     upserted = {**by_key(delivered.records), **by_key(resumed.records)}
     assert upserted == by_key(full.records)

@@ -55,15 +55,15 @@ def _errors(response: requests.Response) -> list[str]:
 
 
 # ------------------------------------------------------------------ tweet_ids
-def test_tweet_ids_must_be_strings(api, sandbox):
+def test_strict_ids_must_be_strings(api, sandbox):
+    sandbox.behaviour.accept_numeric_ids = False
     ids = [int(i) for i in _own(sandbox, 2)]
     response = _post(api, sandbox, "historical", _body(ids))
     assert response.status_code == 400
     assert _errors(response) == [f"Tweet IDs must be represented as strings of digits: {ids[0]!r}"]
 
 
-def test_numeric_ids_accepted_when_flagged(api, sandbox):
-    sandbox.behaviour.accept_numeric_ids = True
+def test_numeric_ids_accepted_by_default(api, sandbox):
     response = _post(api, sandbox, "historical", _body([int(i) for i in _own(sandbox, 2)]))
     assert response.status_code == 200
     assert sorted(response.json()["g"]) == sorted(_own(sandbox, 2))
@@ -258,13 +258,16 @@ def test_start_end_formats_are_floored_and_ceiled_to_the_hour(api, sandbox):
 
 
 def test_defaults_to_the_last_four_weeks(api, sandbox):
-    before = datetime.now(UTC)
+    before = datetime.now(UTC).replace(microsecond=0)
     response = _post(api, sandbox, "historical", _body(_own(sandbox), days=None))
+    after = datetime.now(UTC)
     assert response.status_code == 200
     end = datetime.fromisoformat(response.json()["end"].replace("Z", "+00:00"))
     start = datetime.fromisoformat(response.json()["start"].replace("Z", "+00:00"))
-    assert end - start in (timedelta(days=28), timedelta(days=28, hours=1))
-    assert end >= before
+    # start: 28 days before the end of the current hour; end: the request time, un-rounded
+    # (exact values under a fixed clock: tests/test_sandbox_contract.py).
+    assert before <= end <= after
+    assert start == end.replace(minute=0, second=0) + timedelta(hours=1) - timedelta(days=28)
 
 
 @pytest.mark.parametrize(
@@ -332,12 +335,12 @@ def test_history_floor_365_days_or_2014(api, sandbox):
     assert _errors(old) == ["Historical data is only available for 2014-09-01 or later."]
 
 
-def test_28hr_covers_the_last_28_hours(api, sandbox):
+def test_28hr_covers_29_hourly_buckets(api, sandbox):
     response = _post(api, sandbox, "28hr", _body(_own(sandbox), days=None))
     assert response.status_code == 200
     start = datetime.fromisoformat(response.json()["start"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(response.json()["end"].replace("Z", "+00:00"))
-    assert end - start == timedelta(hours=28)
+    assert end - start == timedelta(hours=29)
 
 
 # ------------------------------------------------------------------ transport

@@ -10,7 +10,15 @@ import threading
 from pathlib import Path
 
 from tap_twitter_engagement.sandbox.engagement import Behaviour
-from tap_twitter_engagement.sandbox.server import Faults, Sandbox
+from tap_twitter_engagement.sandbox.model import REVISION_HOURS
+from tap_twitter_engagement.sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
+
+
+def _non_negative(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return number
 
 
 def _rate(value: str) -> float:
@@ -39,10 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="Engagement API requests per endpoint and minute (0 = unlimited; default 6000)",
     )
     add(
+        "--rate-limit-per-second",
+        type=_non_negative,
+        default=RATE_LIMIT_PER_SECOND,
+        help="Engagement API requests per endpoint and second, with x-per-second-* headers "
+        f"(0 = none; default {RATE_LIMIT_PER_SECOND})",
+    )
+    add(
         "--v2-rate-limit-per-minute",
         type=int,
         default=900,
         help="v2 requests per endpoint and minute (default 900)",
+    )
+    add(
+        "--revision-hours",
+        type=_non_negative,
+        default=REVISION_HOURS,
+        help="hours after an hour during which its counts are still revised upwards "
+        f"(0 = final at once; default {REVISION_HOURS})",
     )
     faults = parser.add_argument_group("faults")
     faults.add_argument("--latency-ms", type=int, default=0, help="added latency per request")
@@ -83,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--burst-429-header",
         default="per-minute",
-        choices=("per-minute", "retry-after", "rate-limit", "none"),
+        choices=("per-minute", "per-second", "retry-after", "rate-limit", "none"),
         help="header a burst's 429 names its reset in",
     )
     behaviour = parser.add_argument_group("behaviour where the sources disagree")
@@ -94,7 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="historical serves the last 365 days, or since 2014-09-01",
     )
     behaviour.add_argument(
-        "--accept-numeric-ids", action="store_true", help="accept tweet ids sent as JSON numbers"
+        "--strict-ids",
+        action="store_true",
+        help="reject tweet ids sent as JSON numbers (accepted by default, as the docs' example "
+        "sends them)",
+    )
+    behaviour.add_argument(
+        "--accept-numeric-ids",
+        action="store_true",
+        help="no effect: numeric ids are accepted by default (kept for old scripts)",
     )
     behaviour.add_argument(
         "--numeric-counts",
@@ -131,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         tweets=args.tweets,
         rate_limit_per_minute=args.rate_limit_per_minute,
         v2_rate_limit_per_minute=args.v2_rate_limit_per_minute,
+        rate_limit_per_second=args.rate_limit_per_second,
+        revision_hours=args.revision_hours,
         faults=Faults(
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
@@ -144,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         behaviour=Behaviour(
             history_floor=args.history_floor,
-            accept_numeric_ids=args.accept_numeric_ids,
+            accept_numeric_ids=not args.strict_ids,
             numeric_counts=args.numeric_counts,
             hour_without_day=args.hour_without_day,
             forbidden_message=args.forbidden_message,

@@ -60,8 +60,9 @@ class Behaviour:
 
     #: ``"365d"``: historical serves the last 365 days; ``"2014"``: anything since 2014-09-01.
     history_floor: str = "365d"
-    #: Accept tweet ids sent as JSON numbers (the docs' getting-started example does it).
-    accept_numeric_ids: bool = False
+    #: Accept tweet ids sent as JSON numbers (the docs' getting-started example does it, X's
+    #: Ruby client too); False is the strict form: only strings of digits.
+    accept_numeric_ids: bool = True
     #: ``"profile"``: hour without day sums to an hour-of-day profile; ``"dated"`` keeps days.
     hour_without_day: str = "profile"
     #: Other-author rejection: ``"author"`` names author and ids, ``"plain"`` only the ids,
@@ -83,6 +84,9 @@ class ParsedRequest:
     groupings: dict[str, tuple[str, ...]]
     start: datetime | None
     end: datetime | None
+    #: The ``end`` the response echoes when it differs from ``end`` (a defaulted historical
+    #: ``end`` is the request time, un-rounded to the second).
+    echo_end: datetime | None = None
 
 
 def history_floor(now: datetime, behaviour: Behaviour) -> datetime:
@@ -116,13 +120,17 @@ def validate(endpoint: str, body: Any, now: datetime, behaviour: Behaviour) -> P
     tweet_ids = _tweet_ids(endpoint, body.get("tweet_ids"), behaviour)
     metrics = _metrics(endpoint, body.get("engagement_types"))
     groupings = _groupings(endpoint, body.get("groupings"))
-    start = end = None
+    start = end = echo_end = None
     if endpoint == "historical":
-        start, end = _historical_window(body.get("start"), body.get("end"), now, behaviour)
+        start, end, echo_end = _historical_window(
+            body.get("start"), body.get("end"), now, behaviour
+        )
     elif endpoint == "28hr":
-        end = ceil_hour(now)
-        start = end - timedelta(hours=28)
-    return ParsedRequest(endpoint, tweet_ids, metrics, groupings, start, end)
+        # The docs' 28hr example: start 17:00, end 22:00 the next day, hour buckets 17..21, so
+        # 29 buckets from 28 hours before the current hour through the current hour.
+        start = floor_hour(now) - timedelta(hours=28)
+        end = floor_hour(now) + HOUR
+    return ParsedRequest(endpoint, tweet_ids, metrics, groupings, start, end, echo_end)
 
 
 def _tweet_ids(endpoint: str, value: Any, behaviour: Behaviour) -> tuple[str, ...]:
@@ -206,7 +214,9 @@ def _groupings(endpoint: str, value: Any) -> dict[str, tuple[str, ...]]:
 
 def _historical_window(
     raw_start: Any, raw_end: Any, now: datetime, behaviour: Behaviour
-) -> tuple[datetime, datetime]:
+) -> tuple[datetime, datetime, datetime | None]:
+    """``(start, end, echo_end)``: the hour-aligned window served, and the ``end`` to echo
+    when it is not ``end`` (an omitted ``end`` that falls on now echoes the request time)."""
     start = parse_time(raw_start, "start") if raw_start is not None else None
     end = parse_time(raw_end, "end") if raw_end is not None else None
     if end is not None and end > now:
@@ -214,11 +224,13 @@ def _historical_window(
     # A missing bound is derived from the other one (the Ruby sample's rule), 28 days apart.
     end = ceil_hour(end) if end is not None else None
     start = floor_hour(start) if start is not None else None
+    omitted = end is None
     if start is None:
         end = end or ceil_hour(now)
         start = end - MAX_WINDOW
     elif end is None:
         end = min(ceil_hour(now), start + MAX_WINDOW)
+    echo_end = now.replace(microsecond=0) if omitted and end == ceil_hour(now) else None
     if start >= end:
         raise ApiError(400, "The start date must be before the end date.")
     if end - start > MAX_WINDOW:
@@ -232,7 +244,7 @@ def _historical_window(
             else "2014-09-01 or later"
         )
         raise ApiError(400, f"Historical data is only available for {limit}.")
-    return start, end
+    return start, end, echo_end
 
 
 # ---------------------------------------------------------------------------- responses
@@ -284,7 +296,7 @@ def respond(
             )
     if request.start is not None and request.end is not None:
         body["start"] = request.start.strftime("%Y-%m-%dT%H:%M:%SZ")
-        body["end"] = request.end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        body["end"] = (request.echo_end or request.end).strftime("%Y-%m-%dT%H:%M:%SZ")
     skip = set()
     if behaviour.unsupported_video_views == "omit":
         skip |= {(i, "video_views") for i in old_video}
@@ -360,12 +372,12 @@ def _leaves(
             zeroed = metric == "video_views" and tweet_id in zero_video
             if hourly:
                 for day, hour, count in model.window_counts(
-                    tweet_id, metric, request.start, request.end
+                    tweet_id, metric, request.start, request.end, now
                 ):
                     leaves.append((tweet_id, metric, day.isoformat(), hour, 0 if zeroed else count))
             else:
                 for day, count in model.window_day_counts(
-                    tweet_id, metric, request.start, request.end
+                    tweet_id, metric, request.start, request.end, now
                 ):
                     leaves.append((tweet_id, metric, day.isoformat(), None, 0 if zeroed else count))
     return leaves

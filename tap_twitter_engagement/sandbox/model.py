@@ -1,9 +1,11 @@
 """The sandbox's data model: one account, its tweets, and a count for every (tweet, metric, hour).
 
-Every count is a pure function of the model's seed, the tweet, the metric and the UTC hour, so any
-request over any window and any grouping has exactly one expected answer, and tests can compute
-it here without HTTP. Counts are integers built with integer arithmetic only, so the answer is the
-same on every machine.
+Every final count is a pure function of the model's seed, the tweet, the metric and the UTC hour.
+What the API shows for an hour also depends on when it is asked: recent hours are revised upwards
+until ``revision_hours`` after the hour, then stay final (see :func:`visible_count`). So any
+request over any window and any grouping, at any instant, has exactly one expected answer, and
+tests can compute it here without HTTP. Counts are integers built with integer arithmetic only, so
+the answer is the same on every machine.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
@@ -27,6 +29,8 @@ ACTIVE_DAYS = 540
 TOTALS_RECENT_DAYS = 90
 #: Video tweets older than this many days get no video views.
 VIDEO_VIEWS_MAX_AGE_DAYS = 1800
+#: Hours after an hour's start during which the API still revises its count (default).
+REVISION_HOURS = 72
 
 #: Per-mille of a day's impressions that each metric amounts to (before jitter).
 _RATIO_PER_MILLE: dict[str, int] = {
@@ -101,6 +105,20 @@ def ceil_hour(moment: datetime) -> datetime:
     return floored if floored == moment else floored + HOUR
 
 
+def visible_count(final: int, elapsed_hours: int, revision_hours: int) -> int:
+    """What the API shows for an hour whose final count is ``final``, ``elapsed_hours`` later.
+
+    ``elapsed_hours`` counts whole hours from the hour's start to the as-of time floored to the
+    hour (0 while the hour is current; an hour not yet begun counts as current). The count starts
+    at ``final - final // 2`` and grows linearly to ``final``, which it reaches, and keeps, once
+    ``elapsed_hours >= revision_hours``. ``revision_hours == 0`` means final at once.
+    """
+    if revision_hours <= 0:
+        return final
+    left = max(0, revision_hours - max(0, elapsed_hours))
+    return final - (final // 2) * left // revision_hours
+
+
 @dataclass(frozen=True)
 class User:
     """An account known to the sandbox."""
@@ -151,12 +169,16 @@ class SandboxModel:
     seed: int = 42
     tweet_count: int = 120
     anchor: datetime | None = None
+    #: Hours after an hour's start during which its count is still revised (0 = final at once).
+    revision_hours: int = REVISION_HOURS
     user: User = field(init=False)
     other_user: User = field(init=False)
     protected_user: User = field(init=False)
     tweets: list[Tweet] = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.revision_hours < 0:
+            raise ValueError(f"revision_hours must be 0 or more, not {self.revision_hours}")
         if self.anchor is None:
             now = datetime.now(UTC)
             self.anchor = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -300,63 +322,107 @@ class SandboxModel:
         return (now - tweet.created_at).total_seconds() / 86400
 
     # ------------------------------------------------------------------ counts
-    def day_count(self, tweet_id: str, metric: str, day: date) -> int:
+    # ``as_of``: None means final counts; an instant means what the API serves at that instant
+    # (recent hours still being revised, see :func:`visible_count`).
+    def last_final_hour(self, as_of: datetime | None) -> datetime | None:
+        """The last hour whose count is final at ``as_of``; None when every hour is final."""
+        if as_of is None or not self.revision_hours:
+            return None
+        return floor_hour(as_of) - self.revision_hours * HOUR
+
+    def _day_is_final(self, day: date, as_of: datetime | None) -> bool:
+        last = self.last_final_hour(as_of)
+        return last is None or datetime.combine(day, time(23), UTC) <= last
+
+    def day_count(
+        self, tweet_id: str, metric: str, day: date, as_of: datetime | None = None
+    ) -> int:
         """The count for a whole UTC day (zero before the tweet exists)."""
         tweet = self._by_id[tweet_id]
-        if day == tweet.created_at.date():
-            return sum(self.hour_counts(tweet_id, metric, day))
+        if not self._day_is_final(day, as_of) or day == tweet.created_at.date():
+            return sum(self.hour_counts(tweet_id, metric, day, as_of))
         return _day_base(self.seed, tweet, metric, day)
 
-    def hour_counts(self, tweet_id: str, metric: str, day: date) -> tuple[int, ...]:
+    def hour_counts(
+        self, tweet_id: str, metric: str, day: date, as_of: datetime | None = None
+    ) -> tuple[int, ...]:
         """The 24 hourly counts of a UTC day; hours before the tweet existed are zero."""
-        return _hour_counts(self.seed, self._by_id[tweet_id], metric, day)
+        tweet = self._by_id[tweet_id]
+        if as_of is None or self._day_is_final(day, as_of):
+            return _hour_counts(self.seed, tweet, metric, day)
+        return _visible_hour_counts(
+            self.seed, tweet, metric, day, floor_hour(as_of), self.revision_hours
+        )
 
-    def hour_count(self, tweet_id: str, metric: str, hour: datetime) -> int:
+    def hour_count(
+        self, tweet_id: str, metric: str, hour: datetime, as_of: datetime | None = None
+    ) -> int:
         """The count for one UTC hour."""
         hour = floor_hour(hour)
-        return self.hour_counts(tweet_id, metric, hour.date())[hour.hour]
+        return self.hour_counts(tweet_id, metric, hour.date(), as_of)[hour.hour]
 
     def window_counts(
-        self, tweet_id: str, metric: str, start: datetime, end: datetime
+        self,
+        tweet_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        as_of: datetime | None = None,
     ) -> Iterator[tuple[date, int, int]]:
         """``(day, hour, count)`` for every hour in ``[start, end)``, hour-aligned UTC."""
         moment = floor_hour(start)
         end = floor_hour(end)
         while moment < end:
-            counts = self.hour_counts(tweet_id, metric, moment.date())
+            counts = self.hour_counts(tweet_id, metric, moment.date(), as_of)
             day_end = min(end, datetime.combine(moment.date() + DAY, datetime.min.time(), UTC))
             for hour in range(moment.hour, moment.hour + int((day_end - moment) / HOUR)):
                 yield moment.date(), hour, counts[hour]
             moment = day_end
 
     def window_day_counts(
-        self, tweet_id: str, metric: str, start: datetime, end: datetime
+        self,
+        tweet_id: str,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        as_of: datetime | None = None,
     ) -> Iterator[tuple[date, int]]:
-        """``(day, count)`` for every UTC day touched by ``[start, end)``, in-window hours only."""
+        """``(day, count)`` for every UTC day touched by ``[start, end)``, in-window hours only.
+
+        Whole days whose hours are all final take the fast day-level path.
+        """
         moment = floor_hour(start)
         end = floor_hour(end)
         while moment < end:
             day_end = min(end, datetime.combine(moment.date() + DAY, datetime.min.time(), UTC))
             last = moment.hour + int((day_end - moment) / HOUR)
             if moment.hour == 0 and last == 24:
-                yield moment.date(), self.day_count(tweet_id, metric, moment.date())
+                yield moment.date(), self.day_count(tweet_id, metric, moment.date(), as_of)
             else:
-                counts = self.hour_counts(tweet_id, metric, moment.date())
+                counts = self.hour_counts(tweet_id, metric, moment.date(), as_of)
                 yield moment.date(), sum(counts[moment.hour : last])
             moment = day_end
 
     def lifetime_total(self, tweet_id: str, metric: str, now: datetime) -> int:
-        """What ``/totals`` reports: every hour from creation through the current hour."""
+        """What ``/totals`` reports at ``now``: every hour from creation through the current
+        hour, each as the API shows it at ``now`` (recent hours still being revised)."""
         tweet = self._by_id[tweet_id]
         if metric == "quote_tweets":
             return (
                 self.lifetime_total(tweet_id, "retweets", now) // 4
                 + _mix(self.seed, tweet.id, "quotes") % 3
             )
-        today = floor_hour(now).date()
-        total = _full_days_total(self.seed, tweet, metric, today)
-        counts = self.hour_counts(tweet_id, metric, today)
-        return total + sum(counts[: floor_hour(now).hour + 1])
+        current = floor_hour(now)
+        today = current.date()
+        last_final = self.last_final_hour(now)
+        first_open = today if last_final is None else min(today, (last_final + HOUR).date())
+        total = _full_days_total(self.seed, tweet, metric, first_open)
+        day = first_open
+        while day <= today:
+            counts = self.hour_counts(tweet_id, metric, day, now)
+            total += sum(counts) if day < today else sum(counts[: current.hour + 1])
+            day += DAY
+        return total
 
     def expected(
         self,
@@ -367,13 +433,15 @@ class SandboxModel:
         group_by: Sequence[str],
         *,
         hour_without_day: str = "profile",
+        as_of: datetime | None = None,
     ) -> list[ExpectedRow]:
         """The exact rolled-up answer for a request, one row per key in ``group_by`` order.
 
         Sums over every hour in ``[start, end)`` of every (tweet, metric) given; rows are
         sorted by key. ``engagement.hour`` without ``engagement.day`` is the hour-of-day
         profile summed over the days (``hour_without_day="profile"``) or keeps a day level
-        (``"dated"``), the two forms the sources disagree on.
+        (``"dated"``), the two forms the sources disagree on. ``as_of=None`` gives final
+        counts; an instant gives what the API serves at that instant.
         """
         keep_day = "engagement.day" in group_by or (
             "engagement.hour" in group_by and hour_without_day == "dated"
@@ -384,10 +452,11 @@ class SandboxModel:
         for tweet_id in tweet_ids:
             for metric in metrics:
                 counts = (
-                    self.window_counts(tweet_id, metric, start, end)
+                    self.window_counts(tweet_id, metric, start, end, as_of)
                     if hourly
                     else (
-                        (d, 0, c) for d, c in self.window_day_counts(tweet_id, metric, start, end)
+                        (d, 0, c)
+                        for d, c in self.window_day_counts(tweet_id, metric, start, end, as_of)
                     )
                 )
                 for day, hour, count in counts:
@@ -404,11 +473,20 @@ class SandboxModel:
         return [ExpectedRow(key, count) for key, count in sorted(sums.items(), key=_sort_key)]
 
     def expected_total(
-        self, tweet_ids: Iterable[str], metrics: Iterable[str], start: datetime, end: datetime
+        self,
+        tweet_ids: Iterable[str],
+        metrics: Iterable[str],
+        start: datetime,
+        end: datetime,
+        *,
+        as_of: datetime | None = None,
     ) -> int:
         """The grand total of the metrics over the window (sum of every row of any grouping)."""
         return sum(
-            row.count for row in self.expected(tweet_ids, metrics, start, end, ["engagement.type"])
+            row.count
+            for row in self.expected(
+                tweet_ids, metrics, start, end, ["engagement.type"], as_of=as_of
+            )
         )
 
 
@@ -461,6 +539,18 @@ def _hour_counts(seed: int, tweet: Tweet, metric: str, day: date) -> tuple[int, 
 
 
 @lru_cache(maxsize=65536)
+def _visible_hour_counts(
+    seed: int, tweet: Tweet, metric: str, day: date, as_of_hour: datetime, revision_hours: int
+) -> tuple[int, ...]:
+    """The 24 counts of a UTC day as the API shows them at ``as_of_hour`` (revisions applied)."""
+    finals = _hour_counts(seed, tweet, metric, day)
+    first = (as_of_hour - datetime.combine(day, datetime.min.time(), UTC)) // HOUR
+    return tuple(
+        visible_count(final, first - hour, revision_hours) for hour, final in enumerate(finals)
+    )
+
+
+@lru_cache(maxsize=65536)
 def _full_days_total(seed: int, tweet: Tweet, metric: str, today: date) -> int:
     """Sum of every complete UTC day from creation up to (not including) ``today``."""
     first = tweet.created_at.date()
@@ -473,6 +563,7 @@ def _full_days_total(seed: int, tweet: Tweet, metric: str, today: date) -> int:
 
 __all__ = [
     "HISTORICAL_METRICS",
+    "REVISION_HOURS",
     "TOTALS_METRICS",
     "ExpectedRow",
     "SandboxModel",
@@ -480,4 +571,5 @@ __all__ = [
     "User",
     "ceil_hour",
     "floor_hour",
+    "visible_count",
 ]

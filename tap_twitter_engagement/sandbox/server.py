@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tap_twitter_engagement.sandbox import engagement, v2
 from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
-from tap_twitter_engagement.sandbox.model import SandboxModel
+from tap_twitter_engagement.sandbox.model import REVISION_HOURS, SandboxModel
 from tap_twitter_engagement.sandbox.oauth import AuthError, Credentials, OAuthServer
 
 GZIP_REQUIRED = (
@@ -34,6 +34,9 @@ GZIP_REQUIRED = (
     "'Accept-Encoding' header in the request to 'gzip'."
 )
 FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate", "garbage", "stall")
+#: Engagement API requests per endpoint and second. No source gives a number (X's sample paces
+#: itself to 1/s; a production client reads the headers): a modest guess.
+RATE_LIMIT_PER_SECOND = 5
 
 
 @dataclass
@@ -50,7 +53,8 @@ class Faults:
     burst_429_length: int = 3
     #: The reset a burst's 429s announce, in seconds from now.
     burst_429_seconds: float = 1.0
-    #: Which header a burst's 429 names its reset in: per-minute, retry-after, rate-limit, none.
+    #: Which header a burst's 429 names its reset in: per-minute, per-second, retry-after,
+    #: rate-limit, none.
     burst_429_header: str = "per-minute"
     #: How long a ``stall`` fault holds the response (to trip client timeouts).
     stall_seconds: float = 5.0
@@ -80,24 +84,57 @@ class _Window:
 class RateLimiter:
     """Fixed one-minute windows per route, the window starting with its first request."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
         self.limit = limit
+        self.clock = clock
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
-    def take(self, route: str) -> tuple[bool, int, int]:
-        """Count a request: ``(allowed, remaining, reset_epoch)``."""
-        now = time.time()
+    def _window(self, route: str, now: float) -> tuple[_Window, int]:
+        window = self._windows.setdefault(route, _Window(now, 0))
+        if now - window.started >= 60:
+            window.started, window.used = now, 0
+        return window, int(window.started + 60) + 1
+
+    def take(self, route: str, *, count: bool = True) -> tuple[bool, int, int]:
+        """Count a request: ``(allowed, remaining, reset_epoch)``.
+
+        ``count=False`` only looks: the budget as it stands, nothing used.
+        """
         with self._lock:
-            window = self._windows.setdefault(route, _Window(now, 0))
-            if now - window.started >= 60:
-                window.started, window.used = now, 0
-            reset = int(window.started + 60) + 1
+            window, reset = self._window(route, self.clock())
             if self.limit and window.used >= self.limit:
                 return False, 0, reset
-            window.used += 1
+            if count:
+                window.used += 1
             remaining = max(0, self.limit - window.used) if self.limit else 10**6
             return True, remaining, reset
+
+
+class PerSecondLimiter:
+    """At most ``limit`` requests per route in each Unix epoch second (0 = no limit)."""
+
+    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
+        self.limit = limit
+        self.clock = clock
+        self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
+
+    def take(self, route: str, *, count: bool = True) -> tuple[bool, int, int]:
+        """Count a request: ``(allowed, remaining, reset_epoch)``; the reset is the next second.
+
+        ``count=False`` only looks: the budget as it stands, nothing used.
+        """
+        with self._lock:
+            second = int(self.clock())
+            window = self._windows.setdefault(route, _Window(second, 0))
+            if window.started != second:
+                window.started, window.used = second, 0
+            if self.limit and window.used >= self.limit:
+                return False, 0, second + 1
+            if count:
+                window.used += 1
+            return True, max(0, self.limit - window.used), second + 1
 
 
 @dataclass
@@ -111,6 +148,7 @@ class SandboxState:
     faults: Faults
     limiter: RateLimiter
     v2_limiter: RateLimiter
+    second_limiter: PerSecondLimiter
     clock: Callable[[], datetime]
     rng: random.Random
     log: list[LoggedRequest] = field(default_factory=list)
@@ -232,12 +270,7 @@ class Handler(BaseHTTPRequestHandler):
             raise _Reply(
                 401, {"errors": [f"Your account could not be authenticated. Reason: {exc.reason}"]}
             ) from None
-        allowed, remaining, reset = state.limiter.take(route)
-        limits = {
-            "x-per-minute-limit": str(state.limiter.limit),
-            "x-per-minute-remaining": str(remaining),
-            "x-per-minute-reset": str(reset),
-        }
+        allowed, limits = _take_engagement_budget(state, route)
         if not allowed:
             raise _Reply(429, {"errors": ["Exceeded rate limit"]}, limits)
         self._fault = state.next_fault(route)
@@ -314,14 +347,17 @@ class Handler(BaseHTTPRequestHandler):
             }[fault]
             raise _Reply(int(fault), {"errors": [text]}, limits)
         if fault in ("429", "429-burst"):
-            reset = time.time() + state.faults.burst_429_seconds
+            reset = state.limiter.clock() + state.faults.burst_429_seconds
             headers = dict(limits)
             style = state.faults.burst_429_header
-            headers.pop("x-per-minute-reset", None)
-            headers.pop("x-rate-limit-reset", None)
+            for name in ("x-per-minute-reset", "x-per-second-reset", "x-rate-limit-reset"):
+                headers.pop(name, None)
             if style == "per-minute":
                 headers["x-per-minute-remaining"] = "0"
                 headers["x-per-minute-reset"] = str(int(reset + 0.999))
+            elif style == "per-second":
+                headers["x-per-second-remaining"] = "0"
+                headers["x-per-second-reset"] = str(int(reset + 0.999))
             elif style == "rate-limit":
                 headers["x-rate-limit-remaining"] = "0"
                 headers["x-rate-limit-reset"] = str(int(reset + 0.999))
@@ -403,6 +439,34 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+def _take_engagement_budget(state: SandboxState, route: str) -> tuple[bool, dict[str, str]]:
+    """Count an Engagement API request against both budgets of its route.
+
+    A request refused by either budget uses neither. The headers name both families (the
+    per-second one only when a per-second limit is set); a refusal shows 0 remaining in the
+    family that refused it, with its reset.
+    """
+    with state.lock:  # both budgets move together
+        minute = state.limiter.take(route, count=False)
+        second = state.second_limiter.take(route, count=False)
+        allowed = minute[0] and second[0]
+        if allowed:
+            minute = state.limiter.take(route)
+            second = state.second_limiter.take(route)
+    headers = {
+        "x-per-minute-limit": str(state.limiter.limit),
+        "x-per-minute-remaining": str(minute[1]),
+        "x-per-minute-reset": str(minute[2]),
+    }
+    if state.second_limiter.limit:
+        headers |= {
+            "x-per-second-limit": str(state.second_limiter.limit),
+            "x-per-second-remaining": str(second[1]),
+            "x-per-second-reset": str(second[2]),
+        }
+    return allowed, headers
+
+
 def _route(method: str, path: str) -> str | None:
     """A stable route name for rate limits and the request log."""
     parts = [p for p in path.split("/") if p]
@@ -469,11 +533,20 @@ class Sandbox:
         anchor: datetime | None = None,
         rate_limit_per_minute: int = 6000,
         v2_rate_limit_per_minute: int = 900,
+        rate_limit_per_second: int = RATE_LIMIT_PER_SECOND,
+        revision_hours: int = REVISION_HOURS,
         faults: Faults | None = None,
         behaviour: Behaviour | None = None,
         clock: Callable[[], datetime] | None = None,
+        rate_clock: Callable[[], float] | None = None,
     ) -> None:
-        model = SandboxModel(seed=seed, tweet_count=tweets, anchor=anchor)
+        """``clock`` is the API's "now" (which hours exist, what is revised, default ``end``s);
+        ``rate_clock`` (epoch seconds) drives the rate-limit windows. Both default to real time.
+        """
+        model = SandboxModel(
+            seed=seed, tweet_count=tweets, anchor=anchor, revision_hours=revision_hours
+        )
+        self._rate_clock = rate_clock or time.time
         credentials = Credentials.for_seed(seed, model.user.id)
         self.state = SandboxState(
             model=model,
@@ -481,12 +554,13 @@ class Sandbox:
             oauth=OAuthServer(credentials, model.user.id, model.user.username),
             behaviour=behaviour or Behaviour(),
             faults=faults or Faults(),
-            limiter=RateLimiter(rate_limit_per_minute),
-            v2_limiter=RateLimiter(v2_rate_limit_per_minute),
+            limiter=RateLimiter(rate_limit_per_minute, self._rate_clock),
+            v2_limiter=RateLimiter(v2_rate_limit_per_minute, self._rate_clock),
+            second_limiter=PerSecondLimiter(rate_limit_per_second, self._rate_clock),
             clock=clock or (lambda: datetime.now(UTC)),
             rng=random.Random(seed),
         )
-        self._limits = (rate_limit_per_minute, v2_rate_limit_per_minute)
+        self._limits = (rate_limit_per_minute, v2_rate_limit_per_minute, rate_limit_per_second)
         self._server = _Server((host, port), Handler)
         self._server.state = self.state
         self._thread: threading.Thread | None = None
@@ -566,12 +640,19 @@ class Sandbox:
             self.state.behaviour = Behaviour()
             self.state.burst_left = 0
             self.state.api_requests = 0
-            self.state.limiter = RateLimiter(self._limits[0])
-            self.state.v2_limiter = RateLimiter(self._limits[1])
+            self.state.limiter = RateLimiter(self._limits[0], self._rate_clock)
+            self.state.v2_limiter = RateLimiter(self._limits[1], self._rate_clock)
+            self.state.second_limiter = PerSecondLimiter(self._limits[2], self._rate_clock)
 
     def set_rate_limit(self, per_minute: int) -> None:
+        """Engagement API requests per endpoint and minute (0 = unlimited), windows restarted."""
         with self.state.lock:
-            self.state.limiter = RateLimiter(per_minute)
+            self.state.limiter = RateLimiter(per_minute, self._rate_clock)
+
+    def set_rate_limit_per_second(self, per_second: int) -> None:
+        """Engagement API requests per endpoint and second (0 = none), windows restarted."""
+        with self.state.lock:
+            self.state.second_limiter = PerSecondLimiter(per_second, self._rate_clock)
 
 
 @contextmanager
