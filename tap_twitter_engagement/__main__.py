@@ -1,5 +1,5 @@
 """``python -m tap_twitter_engagement`` runs the tap."""
 
-from tap_twitter_engagement.tap import TapTwitterEngagement
+from tap_twitter_engagement.tap import main
 
-TapTwitterEngagement.cli()
+main()

@@ -9,7 +9,7 @@ since X bills the Engagement API per handle.
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import math
 import sys
 from datetime import UTC, datetime
@@ -17,16 +17,19 @@ from pathlib import Path
 
 import click
 
+from tap_twitter_engagement import redact
+from tap_twitter_engagement.errors import LOGGER_NAME
+from tap_twitter_engagement.inputs import read_config, read_state
 from tap_twitter_engagement.plan import format_api_time
 from tap_twitter_engagement.streams import HistoricalEngagementStream
-from tap_twitter_engagement.tap import TapTwitterEngagement
+from tap_twitter_engagement.tap import TapTwitterEngagement, one_line
 
 
 def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     stream = tap.streams["historical_engagement"]
     if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
         raise TypeError(type(stream))
-    chosen = tap.selection(stream)
+    chosen = tap.run.selection()
     period, tweet_ids, _, requests = stream.run_plan(now, None)
     in_window: dict[int, set[str]] = {}
     for request in requests:
@@ -38,7 +41,7 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     if mode == "recent":
         authors = {chosen.user_id} if chosen.tweet_ids else set()
     else:
-        authors = {str(t.get("author_id")) for t in tap.tweet_metadata(stream).values()}
+        authors = {str(t.get("author_id")) for t in tap.run.tweet_metadata().values()}
     days = (period.end - period.start).total_seconds() / 86400
     pace = tap.config.get("max_requests_per_minute")
     timing = (
@@ -71,23 +74,31 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tap-twitter-engagement-plan", description=__doc__)
-    parser.add_argument("--config", type=Path, required=True, help="the tap's config JSON")
+    parser.add_argument(
+        "--config",
+        action="append",
+        required=True,
+        help="the tap's config JSON, or ENV to read TAP_TWITTER_ENGAGEMENT_* variables (and "
+        ".env); repeat to merge several",
+    )
     parser.add_argument(
         "--state",
         type=Path,
         help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    redact.install()
     try:
-        state = json.loads(args.state.read_text()) if args.state else None
-        if isinstance(state, dict) and "singer_state" in state:  # `meltano state get` output
-            state = state["singer_state"]
-        tap = TapTwitterEngagement(
-            config=json.loads(args.config.read_text()), state=state, parse_env_config=False
-        )
+        config = read_config(args.config, TapTwitterEngagement.full_config_schema())
+        state = read_state(args.state) if args.state else None
+        tap = TapTwitterEngagement(config=config, state=state)
         print("\n".join(describe(tap, datetime.now(UTC))))
     except click.ClickException as exc:  # config errors and API refusals: one line
         exc.show()
+        return 1
+    except Exception as exc:  # one masked line, never a traceback
+        logging.getLogger(LOGGER_NAME).error("%s", one_line(exc))
         return 1
     return 0
 

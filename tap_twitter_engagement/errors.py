@@ -51,3 +51,39 @@ class StateError(TapError):
             f"Invalid state: {self.message}. Fix the state file, or clear it (for Meltano: "
             "`meltano state clear <state id>`) to read the configured range again."
         )
+
+
+class InputError(TapError):
+    """A file given on the command line (config, state, catalog) cannot be used."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(f"Invalid {what}: {message}")
+
+
+class TapHTTPError(TapError):
+    """A request the API refused, or one the tap gave up on; ``str()`` is the line to show."""
+
+
+class RefusedTweets(Exception):  # noqa: N818 - a condition the streams handle, not a bug
+    """The API refused a whole batch because of some of its ids (other author, protected).
+
+    ``ids`` are the ids it named, empty when it named none (the caller then bisects).
+    """
+
+    def __init__(self, reason: str, ids: list[str], message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.ids = ids
+
+
+class Interrupted(Exception):  # noqa: N818 - the run was asked to stop, not a failure
+    """The run is stopping (SIGTERM or SIGINT): every wait ends at once."""
+
+
+class WaitTooLong(Exception):  # noqa: N818 - turned into a one-line give-up by the client
+    """A wait longer than ``max_wait_seconds`` was asked for."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason} asks to wait {seconds:.0f} s")
+        self.seconds = seconds
+        self.reason = reason

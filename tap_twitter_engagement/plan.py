@@ -13,7 +13,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from tap_twitter_engagement.api import MAX_IDS, MAX_WINDOW_DAYS, format_api_time
 from tap_twitter_engagement.coverage import Days, intersect, minus, union
+
+__all__ = [
+    "PlannedRequest",
+    "batches",
+    "day_windows",
+    "dedupe",
+    "format_api_time",
+    "period_days",
+    "plan",
+    "plan_needs",
+    "windows",
+]
 
 
 def dedupe(tweet_ids: Iterable[str]) -> list[str]:
@@ -25,7 +38,7 @@ def dedupe(tweet_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(tweet_ids))
 
 
-def batches(tweet_ids: Sequence[str], size: int = 25) -> list[tuple[str, ...]]:
+def batches(tweet_ids: Sequence[str], size: int = MAX_IDS["historical"]) -> list[tuple[str, ...]]:
     """Cut IDs into consecutive batches of at most ``size``, keeping order."""
     if size < 1:
         raise ValueError(f"batch size must be at least 1, got {size}")
@@ -38,7 +51,7 @@ def _require_aware(dt: datetime) -> None:
 
 
 def windows(
-    period_start: datetime, period_end: datetime, max_days: int = 28
+    period_start: datetime, period_end: datetime, max_days: int = MAX_WINDOW_DAYS
 ) -> list[tuple[datetime, datetime]]:
     """Tile ``[period_start, period_end)`` with end-exclusive windows of at most ``max_days``.
 
@@ -84,7 +97,7 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def day_windows(needed: Days, max_days: int = 28) -> list[tuple[date, date]]:
+def day_windows(needed: Days, max_days: int = MAX_WINDOW_DAYS) -> list[tuple[date, date]]:
     """The fewest windows of at most ``max_days`` days that cover every needed day.
 
     Greedy from the earliest uncovered day, which is optimal on a line; each window is trimmed
@@ -116,8 +129,8 @@ def plan_needs(
     period_start: datetime,
     period_end: datetime,
     incremental: Mapping[tuple[str, str], Days] | None = None,
-    batch_size: int = 25,
-    max_days: int = 28,
+    batch_size: int = MAX_IDS["historical"],
+    max_days: int = MAX_WINDOW_DAYS,
 ) -> list[PlannedRequest]:
     """Requests that read every needed (tweet, metric, day), and no more requests than the rule:
 
@@ -181,8 +194,8 @@ def plan(
     period_start: datetime,
     period_end: datetime,
     metrics: Sequence[str] = ("impressions",),
-    batch_size: int = 25,
-    max_days: int = 28,
+    batch_size: int = MAX_IDS["historical"],
+    max_days: int = MAX_WINDOW_DAYS,
 ) -> list[PlannedRequest]:
     """All requests of a run without state: every tweet and metric over the whole period."""
     _require_aware(period_start)
@@ -198,12 +211,3 @@ def plan(
         batch_size=batch_size,
         max_days=max_days,
     )
-
-
-def format_api_time(dt: datetime) -> str:
-    """Render an instant as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, the form the API echoes back.
-
-    Sub-second precision is dropped: the API works in whole hours anyway.
-    """
-    _require_aware(dt)
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,12 +10,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tap_twitter_engagement.api import LOOKUP_MAX_IDS, TIMELINE_PAGE_SIZE
 from tap_twitter_engagement.plan import dedupe
 
-#: ``GET /2/users/:id/tweets`` serves at most 100 per page.
-PAGE_SIZE = 100
-#: ``GET /2/tweets`` takes at most 100 ids per call.
-LOOKUP_SIZE = 100
 TWEET_FIELDS = "created_at,public_metrics,author_id,conversation_id,lang"
 
 GetJson = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
@@ -46,7 +43,7 @@ def iter_timeline(
     exclude_replies: bool,
 ) -> Iterator[Mapping[str, Any]]:
     """The user's tweets, newest first, page by page until ``limit`` or no ``next_token``."""
-    params: dict[str, str] = {"max_results": str(PAGE_SIZE), "tweet.fields": TWEET_FIELDS}
+    params: dict[str, str] = {"max_results": str(TIMELINE_PAGE_SIZE), "tweet.fields": TWEET_FIELDS}
     exclude = [
         name for name, on in (("retweets", exclude_retweets), ("replies", exclude_replies)) if on
     ]
@@ -101,8 +98,8 @@ def lookup(
     """``GET /2/tweets?ids=`` in chunks of 100: (tweets found, v2 errors for the others)."""
     found: list[Mapping[str, Any]] = []
     errors: list[Mapping[str, Any]] = []
-    for start in range(0, len(tweet_ids), LOOKUP_SIZE):
-        chunk = tweet_ids[start : start + LOOKUP_SIZE]
+    for start in range(0, len(tweet_ids), LOOKUP_MAX_IDS):
+        chunk = tweet_ids[start : start + LOOKUP_MAX_IDS]
         page = get_json(
             f"{timeline_api_url}/2/tweets", {"ids": ",".join(chunk), "tweet.fields": TWEET_FIELDS}
         )

@@ -7,8 +7,10 @@ of a secret setting: jsonschema's own messages quote values, so they are rewritt
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 REQUIRED_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 SECRETS = (*REQUIRED_SECRETS, "bearer_token")
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
+#: Days back beyond this are certainly a mistake (the API serves the last 365 days).
+MAX_DAYS_BACK = 3650
+_URL_SETTINGS = {
+    "api_url": "https://data-api.twitter.com",
+    "timeline_api_url": "https://api.twitter.com",
+}
 MODES = ["specific", "relative"]
 
 
@@ -41,7 +49,7 @@ def _mode(name: str, what: str) -> th.Property:
 def _days_back(name: str, default: int, what: str) -> th.Property:
     return th.Property(
         name,
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
         default=default,
         title=what,
         description=f"{what}, in days before today (UTC): 0 = today, "
@@ -187,7 +195,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     _days_back("days_back_to_end_at", 1, "Days back to end at"),
     th.Property(
         "lookback_days",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=365),
         default=3,
         title="Lookback days",
         description="Incremental runs re-read this many days before the bookmark, because "
@@ -195,14 +203,15 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=3600),
         default=60,
         title="Request timeout",
-        description="Seconds to wait for one HTTP response.",
+        description="Seconds one HTTP request may take in all, from connecting to the last byte "
+        "of the response.",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=100),
         default=8,
         title="Max retries",
         description="Retries of a request after 5xx, 429, timeouts, resets or unreadable "
@@ -210,7 +219,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "retry_wait_seconds",
-        th.NumberType(minimum=0),
+        th.NumberType(minimum=0, maximum=3600),
         default=1.0,
         title="Retry wait",
         description="First wait before retrying a 5xx, timeout, reset "
@@ -219,7 +228,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "rate_limit_wait_seconds",
-        th.NumberType(minimum=0),
+        th.NumberType(minimum=0, maximum=3600),
         default=60.0,
         title="Rate-limit wait",
         description="Wait after a 429 that names no reset time (the limits are per minute).",
@@ -234,13 +243,96 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "max_requests_per_minute",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=1_000_000),
         title="Max requests per minute",
         description="Pace requests to this many per minute and endpoint (your "
         "contract's limit). Unset: follow the API's rate-limit "
         "headers only.",
     ),
+    th.Property(
+        "max_wait_seconds",
+        th.NumberType(minimum=1, maximum=86400),
+        default=300.0,
+        title="Max wait",
+        description="The longest the tap waits for anything (a rate-limit reset, a retry); a "
+        "longer wait gives the request up and ends the run, with a state to resume from.",
+    ),
 ).to_dict()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of a run, read once from the validated config; defaults come from the schema.
+
+    Everything downstream reads these fields, never the raw config, so each default is stated
+    once (in ``CONFIG_SCHEMA``) and each value has its type.
+    """
+
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+    bearer_token: str | None = field(repr=False)
+    api_url: str
+    timeline_api_url: str
+    tweet_selection: str
+    number_of_tweets: int
+    tweet_ids: tuple[str, ...]
+    exclude_retweets: bool
+    exclude_replies: bool
+    engagement_types: tuple[str, ...]
+    group_by: tuple[str, ...]
+    metrics_layout: str
+    duration: str
+    report_date_mode: str
+    report_date: str | None
+    days_back: int
+    start_date_mode: str
+    start_date: str | None
+    days_back_to_start_from: int
+    end_date_mode: str
+    end_date: str | None
+    days_back_to_end_at: int
+    lookback_days: int
+    request_timeout: int
+    max_retries: int
+    retry_wait_seconds: float
+    rate_limit_wait_seconds: float
+    max_concurrent_requests: int
+    max_requests_per_minute: int | None
+    max_wait_seconds: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Typed settings from a config the schema accepted (absent or null: the default)."""
+        properties = CONFIG_SCHEMA["properties"]
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            value = config.get(item.name)
+            if value is None:
+                value = properties[item.name].get("default")
+            if value is None and item.name == "tweet_ids":
+                value = ()
+            if isinstance(value, list):
+                value = tuple(value)
+            if item.name in _URL_SETTINGS and isinstance(value, str):
+                value = value.strip().rstrip("/")
+            values[item.name] = value
+        return cls(**values)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value set, for masking in logs."""
+        return tuple(v for v in (getattr(self, n) for n in SECRETS) if isinstance(v, str) and v)
+
+    @property
+    def wide(self) -> bool:
+        return self.metrics_layout == "wide"
+
+    def as_mapping(self) -> dict[str, Any]:
+        """The settings as a plain mapping (for the date rules, which read it by name)."""
+        return asdict(self)
+
 
 #: jsonschema keywords whose messages name only properties or schema values, never the value.
 _VALUE_FREE = {"required", "dependentRequired", "additionalProperties", "const", "propertyNames"}
@@ -263,6 +355,30 @@ def _describe(error: ValidationError) -> str:
     if keyword == "maximum":
         return f"must be at most {expected}"
     return f"fails the '{keyword}' rule of the settings schema"
+
+
+def _clean(value: str) -> bool:
+    """A credential is one token: no whitespace or control character anywhere in it."""
+    return value.isprintable() and not any(c.isspace() for c in value)
+
+
+def check_url(name: str, value: Any, example: str) -> str:
+    """An http(s) base URL with a host, without query or fragment; returned without a slash."""
+    hint = f"use a base URL such as {example}"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(name, f"is empty; {hint}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(name, f"{value!r} is not an http(s) URL; {hint}")
+    if not parts.hostname:
+        raise ConfigError(name, f"{value!r} has no host; {hint}")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(name, f"{value!r} has an invalid port; {hint}") from None
+    if parts.query or parts.fragment or not value.isprintable() or " " in value.strip():
+        raise ConfigError(name, f"{value!r} is not a plain base URL; {hint}")
+    return value.strip().rstrip("/")
 
 
 def schema_error(error: ValidationError) -> ConfigError:
@@ -294,6 +410,23 @@ def check(config: Mapping[str, Any], now: datetime) -> None:
     for name in REQUIRED_SECRETS:
         if not str(config.get(name) or "").strip():
             raise ConfigError(name, "is empty; set it (see README: Settings)")
+    for name in SECRETS:
+        value = config.get(name)
+        if isinstance(value, str) and value and not _clean(value):
+            raise ConfigError(
+                name,
+                "contains spaces, a line break or another control character (a copy-paste "
+                "slip?); set it to the value alone",
+            )
+    for name, example in _URL_SETTINGS.items():
+        check_url(name, config.get(name), example)
+    for index, tweet_id in enumerate(config.get("tweet_ids") or []):
+        if not (isinstance(tweet_id, str) and tweet_id.isascii() and tweet_id.isdigit()):
+            raise ConfigError(
+                "tweet_ids",
+                f'item {index + 1} must be a string of digits, like "1785000000000000001" '
+                "(no spaces or line breaks)",
+            )
     if config.get("tweet_selection") == "manual" and not config.get("tweet_ids"):
         raise ConfigError(
             "tweet_ids",

@@ -1,22 +1,45 @@
-"""The tap: settings, their validation on every CLI path, the streams, and run-wide state."""
+"""The tap: its settings read once, the run they drive, the streams, and the command line.
+
+Every input a user gives (config files or ENV, state, catalog) is read with one clear line per
+mistake (``inputs``), the settings are checked and typed once (``settings``), and one
+:class:`~tap_twitter_engagement.run.Run` holds what the streams share. ``main`` is the console
+script: whatever fails ends in one line, exit code 1, with every credential masked.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-import threading
-from collections.abc import Mapping
+import signal
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import PurePath
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import click
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import MappingError
 from singer_sdk.singerlib import Catalog, MetadataMapping, Schema
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
-from tap_twitter_engagement import selection as select
-from tap_twitter_engagement.client import Pacer, TwitterStream
-from tap_twitter_engagement.settings import CONFIG_SCHEMA, DEFAULT_GROUP_BY, check, schema_error
+from tap_twitter_engagement import redact
+from tap_twitter_engagement.errors import LOGGER_NAME
+from tap_twitter_engagement.inputs import (
+    check_catalog,
+    check_state,
+    config_from_env,
+    read_catalog,
+    read_config,
+    read_state,
+)
+from tap_twitter_engagement.run import Run
+from tap_twitter_engagement.settings import CONFIG_SCHEMA, Settings, check, schema_error
 from tap_twitter_engagement.streams import (
     Engagement28hrStream,
     EngagementTotalsStream,
@@ -32,132 +55,167 @@ if TYPE_CHECKING:
 _VALIDATOR = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
 
 
+class Stopped(SystemExit):
+    """The run was stopped by a signal: exit 128 + the signal's number, after one line."""
+
+    def __init__(self, signal_name: str, code: int) -> None:
+        super().__init__(code)
+        self.signal_name = signal_name
+
+
+@dataclass
+class ConfigInput:
+    """What ``--config`` gave: the merged settings (``ENV`` already read)."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    parse_env: bool = False
+
+
 class TapTwitterEngagement(Tap):
     """Singer tap for the X (Twitter) Enterprise Engagement API (``__doc__`` is set below)."""
 
     name = "tap-twitter-engagement"
     package_name = "tap-twitter-engagement"
     # A copy: the SDK adds its built-in settings (stream maps, ...) to this dict in place.
-    config_jsonschema = copy.deepcopy(CONFIG_SCHEMA)
+    config_jsonschema: ClassVar[dict[str, Any]] = copy.deepcopy(CONFIG_SCHEMA)
     message_writer_class = MsgSpecWriter
-    #: Validate the config under --discover too (the SDK only warns otherwise).
+    #: The catalog depends on the settings (group_by, metrics_layout).
     dynamic_catalog = True
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._selection: select.Selection | None = None
-        self._selection_lock = threading.Lock()
-        self._metadata: dict[str, Mapping[str, Any]] | None = None
-        self._metadata_lock = threading.Lock()
-        #: Ids the API refused for a whole batch; later batches leave them out.
-        self.refused_ids: set[str] = set()
-        #: (tweet_id, endpoint, reason) of every id not (fully) served, in order seen.
-        self.skipped: dict[tuple[str, str, str], datetime] = {}
-        super().__init__(*args, **kwargs)
-        TwitterStream.pacer = Pacer(self.config.get("max_requests_per_minute"))
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | PurePath | str | list[PurePath | str] | None = None,
+        catalog: PurePath | str | dict[str, Any] | Catalog | None = None,
+        state: PurePath | str | dict[str, Any] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """Read and check every input first, so that any mistake is one clear line."""
+        schema = self.full_config_schema()
+        if config is None or isinstance(config, dict):
+            values = dict(config or {})
+        else:
+            paths = config if isinstance(config, list) else [config]
+            values = read_config([str(p) for p in paths], schema)
+        if parse_env_config:
+            values.update(config_from_env(schema))
+        redact.register(values.get(name) for name in SECRET_SETTINGS)
+        if validate_config:
+            values = validated(values, schema, datetime.now(UTC))
+        self.settings = Settings.from_config(values)
+        self.run = Run(self.settings, logging.getLogger(LOGGER_NAME))
+        self.run.is_selected = lambda name: name in self.streams and self.streams[name].selected
+        if isinstance(catalog, str | PurePath):
+            catalog = read_catalog(catalog)
+        elif isinstance(catalog, dict):
+            catalog = check_catalog(catalog)
+        if isinstance(state, str | PurePath):
+            state = read_state(state)
+        super().__init__(
+            config=values,
+            catalog=catalog,
+            state=state,
+            parse_env_config=False,
+            validate_config=False,
+            **kwargs,
+        )
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Schema first (filling defaults), then cross-setting checks; one line, no secrets."""
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
-        errors = [schema_error(e) for e in _VALIDATOR(schema).iter_errors(self._config)]
-        if not errors:
-            try:
-                check(self._config, datetime.now(UTC))
-            except ValueError as exc:  # ConfigError
-                errors.append(exc)  # type: ignore[arg-type]
-        if errors and raise_errors:
-            raise errors[0]
-        for error in errors:
-            self.logger.warning("%s", error)
-        return [str(e) for e in errors]
+    @classmethod
+    def full_config_schema(cls) -> dict[str, Any]:
+        """The settings schema with the SDK's built-in settings (stream maps, flattening)."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return schema
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Check the state before the SDK merges it: a wrong shape is one clear line."""
+        super().load_state(check_state(state))
 
     def setup_mapper(self) -> None:
         """Make a catalog from another configuration follow this one, before the SDK reads it."""
         if self.input_catalog is not None:
-            reconcile_catalog(self.input_catalog, self.config, self.logger)
+            reconcile_catalog(self.input_catalog, self.settings, self.logger)
         super().setup_mapper()
 
     def discover_streams(self) -> list[Stream]:
         return [
-            HistoricalEngagementStream(self),
-            EngagementTotalsStream(self),
-            Engagement28hrStream(self),
-            TweetsStream(self),
-            SkippedTweetsStream(self),
+            HistoricalEngagementStream(self, self.run),
+            EngagementTotalsStream(self, self.run),
+            Engagement28hrStream(self, self.run),
+            TweetsStream(self, self.run),
+            SkippedTweetsStream(self, self.run),
         ]
 
-    def load_streams(self) -> list[Stream]:
-        """The SDK's order (by name), but skipped_tweets last: it reports what the others met."""
-        return sorted(super().load_streams(), key=lambda s: s.name == SkippedTweetsStream.name)
+    # Private, but the only hook on SIGTERM/SIGINT: the SDK writes the last STATE and exits 0,
+    # with workers still waiting. Stop every wait, then exit non-zero (see DEVELOPERS.md).
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        self.run.stop.set()
+        name = signal.Signals(signum).name
+        with contextlib.suppress(SystemExit):  # the SDK writes the last STATE, then exits 0
+            super()._handle_termination(signum, frame)
+        raise Stopped(name, 128 + signum)
 
-    # ------------------------------------------------------------------ run-wide state
-    def selection(self, stream: TwitterStream) -> select.Selection:
-        """The tweets to query, resolved once per run and shared by every stream."""
-        with self._selection_lock:
-            if self._selection is None:
-                config = self.config
-                if config.get("tweet_selection", "recent") == "manual":
-                    self._selection = select.manual(config.get("tweet_ids") or [])
-                else:
-                    self._selection = select.recent(
-                        stream.get_json,
-                        stream.timeline_url_base,
-                        int(config.get("number_of_tweets", 100)),
-                        exclude_retweets=bool(config.get("exclude_retweets", True)),
-                        exclude_replies=bool(config.get("exclude_replies", False)),
-                    )
-                self.logger.info(
-                    "Selected %d tweets (%s mode)",
-                    len(self._selection.tweet_ids),
-                    config.get("tweet_selection", "recent"),
-                )
-            return self._selection
+    # ------------------------------------------------------------------ command line
+    @classmethod
+    def cb_config(
+        cls,
+        ctx: click.Context,  # noqa: ARG003
+        param: click.Option,  # noqa: ARG003
+        value: tuple[str, ...],
+    ) -> ConfigInput:  # type: ignore[override]
+        """``--config`` files and ``ENV``, read with one clear line per mistake."""
+        return ConfigInput(config=read_config(value, cls.full_config_schema()))
 
-    def tweet_metadata(self, stream: TwitterStream) -> dict[str, Mapping[str, Any]]:
-        """v2 tweet objects of the selection, by id: the timeline pages in recent mode, one
-        ``GET /2/tweets?ids=`` per 100 ids in manual mode (ids it cannot see are reported)."""
-        chosen = self.selection(stream)
-        with self._metadata_lock:
-            if self._metadata is None:
-                if chosen.tweets is not None:
-                    self._metadata = dict(chosen.tweets)
-                else:
-                    found, errors = select.lookup(
-                        stream.get_json, stream.timeline_url_base, chosen.tweet_ids
-                    )
-                    for error in errors:
-                        reason = (
-                            "protected"
-                            if "Authorization" in str(error.get("title"))
-                            else "unavailable"
-                        )
-                        tweet_id = str(error.get("resource_id") or error.get("value"))
-                        self.skip([tweet_id], "tweets", reason, stream.logger, keep_querying=True)
-                    self._metadata = {str(t["id"]): t for t in found}
-            return self._metadata
-
-    def skip(
-        self,
-        tweet_ids: list[str],
-        endpoint: str,
-        reason: str,
-        logger: logging.Logger,
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
         *,
-        keep_querying: bool = False,
+        about: bool = False,
+        about_format: str | None = None,
+        config: ConfigInput | None = None,
+        state: str | None = None,
+        catalog: str | None = None,
     ) -> None:
-        """Record ids the API did not (fully) serve; log each once with its reason."""
-        for tweet_id in tweet_ids:
-            key = (tweet_id, endpoint, reason)
-            if key not in self.skipped:
-                self.skipped[key] = datetime.now(UTC)
-                logger.warning(
-                    "Tweet %s skipped by %s: %s", tweet_id, endpoint, _REASONS.get(reason, reason)
-                )
-            if not keep_querying:
-                self.refused_ids.add(tweet_id)
+        """A sync; ``--state`` and ``--catalog`` are read here, with clear errors."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        tap = cls(
+            config=(config or ConfigInput()).config,
+            state=None if state is None else read_state(state),
+            catalog=None if catalog is None else read_catalog(catalog),
+        )
+        tap.sync_all()
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--state``/``--catalog`` as paths we read ourselves."""
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in ("state", "catalog"):
+                param.type = click.STRING
+        return command
 
 
-def reconcile_catalog(catalog: Catalog, config: Mapping[str, Any], logger: logging.Logger) -> None:
+SECRET_SETTINGS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+SECRET_SETTINGS += ("bearer_token",)
+
+
+def validated(
+    config: Mapping[str, Any], schema: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The config with schema defaults filled in, or the first problem as a ConfigError."""
+    values = copy.deepcopy(dict(config))
+    for error in _VALIDATOR(schema).iter_errors(values):
+        raise schema_error(error)
+    check(values, now)
+    return values
+
+
+def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logger) -> None:
     """Give ``historical_engagement`` the schema and keys of the configuration, not the catalog's.
 
     Its columns and key properties follow ``group_by`` and ``metrics_layout``; a catalog
@@ -167,7 +225,7 @@ def reconcile_catalog(catalog: Catalog, config: Mapping[str, Any], logger: loggi
     entry = catalog.get_stream(HistoricalEngagementStream.name)
     if entry is None:
         return
-    schema, keys, replication_key = historical_schema_for(config)
+    schema, keys, replication_key = historical_schema_for(settings)
     old_keys = list(entry.key_properties or entry.metadata.root.table_key_properties or [])
     old_columns = list((entry.schema.to_dict().get("properties") or {}).keys())
     if old_keys == keys and old_columns == list(schema["properties"]):
@@ -178,8 +236,8 @@ def reconcile_catalog(catalog: Catalog, config: Mapping[str, Any], logger: loggi
         "%s: key properties %s). Rediscover the catalog to silence this.",
         old_keys,
         old_columns,
-        list(config.get("group_by") or DEFAULT_GROUP_BY),
-        config.get("metrics_layout", "long"),
+        list(settings.group_by),
+        settings.metrics_layout,
         keys,
     )
     selected = entry.metadata.root.selected
@@ -207,14 +265,49 @@ TapTwitterEngagement.__doc__ = (
     "owner's access token), tap-twitter-engagement-plan (a dry run of a sync)."
 )
 
-_REASONS = {
-    "unavailable": "deleted or no longer public (unavailable_tweet_ids)",
-    "protected": "protected account (400 Tweet ID(s) are unavailable)",
-    "other_author": "authored by another account than the access token's (403)",
-    "unsupported_video_views": "video older than 1800 days, no video_views",
-    "unsupported_impressions_engagements": "older than 90 days, no impressions/engagements",
-}
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script: the SDK's command line, and one masked line for whatever fails."""
+    command = TapTwitterEngagement.cli  # sets up the SDK's console logging
+    redact.install()
+    logger = logging.getLogger(LOGGER_NAME)
+    try:
+        command.main(args=list(argv) if argv is not None else None, standalone_mode=True)
+    except Stopped as stopped:
+        logger.error(
+            "Stopped by %s: the last STATE covers what was written; run again to resume.",
+            stopped.signal_name,
+        )
+        raise
+    except MappingError as exc:
+        cause = str(exc).rstrip(".")
+        logger.error("%s", redact.redact(f"Invalid setting stream_maps: {cause}; fix the map"))
+        sys.exit(1)
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        logger.error("%s", one_line(exc))
+        logger.debug("Traceback, for a bug report:", exc_info=exc)
+        sys.exit(1)
+
+
+def one_line(exc: BaseException) -> str:
+    """What to tell the user about an exception nobody caught (masked, on one line)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if _raised_in(exc.__traceback__, ("simpleeval", "singer_sdk/mapper")):
+        return redact.redact(
+            f"Invalid setting stream_maps: an expression failed on a record "
+            f"({type(exc).__name__}: {text}); fix the expression"
+        )
+    return redact.redact(
+        f"Unexpected error ({type(exc).__name__}: {text}). Run again with "
+        "TAP_TWITTER_ENGAGEMENT_LOGLEVEL=DEBUG to see where, and report it if it persists."
+    )
+
+
+def _raised_in(tb: TracebackType | None, places: tuple[str, ...]) -> bool:
+    return any(
+        any(place in frame.filename for place in places) for frame in traceback.extract_tb(tb)
+    )
 
 
 if __name__ == "__main__":
-    TapTwitterEngagement.cli()
+    main()

@@ -109,18 +109,21 @@ def catalog_selecting(config: dict[str, Any], streams: list[str]) -> dict[str, A
     return catalog
 
 
-def tap_process(config_path: Path, state_path: Path | None = None) -> subprocess.Popen[str]:
-    """The tap as a separate process (for kill tests), stdout piped, logs quiet."""
+def tap_process(
+    config_path: Path | str, state_path: Path | str | None = None, *, logs: bool = False
+) -> subprocess.Popen[str]:
+    """The tap as a separate process (for kill tests), stdout piped; with ``logs`` stderr
+    is piped too, at INFO (else discarded)."""
     args = [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)]
     if state_path:
         args += ["--state", str(state_path)]
     return subprocess.Popen(
         args,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if logs else subprocess.DEVNULL,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "ERROR"},
+        env={**os.environ, "TAP_TWITTER_ENGAGEMENT_LOGLEVEL": "INFO" if logs else "ERROR"},
     )
 
 

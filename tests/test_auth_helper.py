@@ -1,89 +1,792 @@
-"""The PIN-flow helper end to end against the sandbox's /oauth/* endpoints."""
+"""The PIN-flow helper end to end against the sandbox's /oauth/* endpoints.
+
+Besides the flow itself: the token file is 0600 from its first byte (written to a 0600 temporary
+file and renamed), --meltano writes .env instead of printing values, and every mistake a user
+can make is one ``error:`` line, exit code 1, before the single-use PIN is spent where possible.
+"""
 
 from __future__ import annotations
 
+import http.server
+import io
 import json
+import logging
+import os
 import re
+import signal
+import socket
+import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import dotenv
+import pytest
 import requests
-from requests_oauthlib import OAuth1
+from requests_oauthlib import OAuth1, OAuth1Session
+
+from tap_twitter_engagement import auth
 
 ROOT = Path(__file__).resolve().parent.parent
+TOKEN = auth.ENV_NAMES["access_token"]
+SECRET = auth.ENV_NAMES["access_token_secret"]
+PROMPT = "2. Enter the PIN shown after authorizing: "
 
 
-def _helper(sandbox, *args: str) -> subprocess.Popen[str]:
+def _command(sandbox, *args: str, oauth_url: str | None = None) -> list[str]:
     c = sandbox.credentials
-    return subprocess.Popen(
+    return [
+        sys.executable,
+        "-m",
+        "tap_twitter_engagement.auth",
+        "--consumer-key",
+        c.consumer_key,
+        "--consumer-secret",
+        c.consumer_secret,
+        "--oauth-url",
+        oauth_url or sandbox.base_url,
+        *args,
+    ]
+
+
+def _env() -> dict[str, str]:
+    """The test process's environment, for a subprocess that imports the package from ROOT."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(auth.ENV_PREFIX)}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class _Helper:
+    """The helper in a subprocess, stdout read unbuffered: reading the authorize URL line by
+    line must not swallow the prompt that follows it."""
+
+    def __init__(self, sandbox, *args: str, cwd: Path = ROOT) -> None:
+        self.process = subprocess.Popen(
+            _command(sandbox, *args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            cwd=cwd,
+            env=_env(),
+        )
+        self.seen = ""
+
+    def readline(self) -> str:
+        line = self.process.stdout.readline().decode()  # unbuffered: one byte at a time
+        self.seen += line
+        return line
+
+    def finish(self, stdin: str | None) -> tuple[int, str, str]:
+        """Send ``stdin`` (None: close it at once): exit code, all of stdout, stderr."""
+        out, err = self.process.communicate(None if stdin is None else stdin.encode(), timeout=30)
+        return self.process.returncode, self.seen + out.decode(), err.decode()
+
+
+def _pin_from(url: str) -> str:
+    """'Approve' the authorize URL as the owner; the PIN the page shows."""
+    page = requests.get(url, timeout=10).text
+    return re.search(r'id="pin">(\d{7})<', page).group(1)
+
+
+def _authorize(helper: _Helper) -> str:
+    """Read the printed authorize URL, approve it, return the PIN shown."""
+    first = helper.readline()
+    assert first.startswith("1. Open this URL"), first
+    return _pin_from(helper.readline().strip())
+
+
+def _run_flow(sandbox, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
+    """Run the helper through the whole flow: exit code, all of stdout, stderr."""
+    helper = _Helper(sandbox, *args, cwd=cwd)
+    return helper.finish(_authorize(helper) + "\n")
+
+
+def _assert_nothing_leaked(sandbox, *texts: str, tokens: tuple[str, ...] = ()) -> None:
+    """No consumer key/secret, sandbox token or issued token in the output, no traceback."""
+    text = "\n".join(texts)
+    leaked = sum(value in text for value in [*sandbox.credentials.values(), *tokens])
+    assert not leaked, f"{leaked} secret value(s) in the output"  # never the values themselves
+    assert "Traceback" not in text
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _working(sandbox, token: str, secret: str) -> bool:
+    c = sandbox.credentials
+    auth1 = OAuth1(c.consumer_key, c.consumer_secret, token, secret)
+    me = requests.get(f"{sandbox.base_url}/2/users/me", auth=auth1, timeout=10)
+    return me.ok and me.json()["data"]["username"] == "sandbox_brand"
+
+
+# --- --config ---------------------------------------------------------------------------------
+def test_pin_flow_rewrites_an_existing_0644_config_as_a_new_0600_file(sandbox, tmp_path):
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"number_of_tweets": 5, "api_url": "https://x.test"}))
+    config_path.chmod(0o644)
+    inode = config_path.stat().st_ino
+
+    code, out, err = _run_flow(sandbox, "--config", str(config_path))
+
+    assert code == 0, err
+    assert err == ""
+    assert out.endswith(
+        f"3. Wrote the access token and secret of @sandbox_brand (user id "
+        f"{sandbox.model.user.id}) to {config_path}\n"
+    )
+    config = json.loads(config_path.read_text())
+    assert list(config) == ["number_of_tweets", "api_url", "access_token", "access_token_secret"]
+    assert config["number_of_tweets"] == 5
+    assert config["api_url"] == "https://x.test"
+    assert config["access_token"] != sandbox.credentials.access_token  # a new token was issued
+    assert _working(sandbox, config["access_token"], config["access_token_secret"])
+    assert _mode(config_path) == 0o600
+    assert config_path.stat().st_ino != inode  # replaced by the renamed temporary file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no temp file left
+    _assert_nothing_leaked(
+        sandbox, out, err, tokens=(config["access_token"], config["access_token_secret"])
+    )
+
+
+def test_pin_flow_creates_a_new_config_0600(sandbox, tmp_path):
+    config_path = tmp_path / "new" / "config.json"
+    config_path.parent.mkdir()
+
+    code, out, err = _run_flow(sandbox, "--config", str(config_path))
+
+    assert code == 0, err
+    config = json.loads(config_path.read_text())
+    assert sorted(config) == ["access_token", "access_token_secret"]
+    assert _mode(config_path) == 0o600
+    assert [p.name for p in config_path.parent.iterdir()] == ["config.json"]
+    _assert_nothing_leaked(sandbox, out, err, tokens=tuple(config.values()))
+
+
+@pytest.fixture
+def in_process_pin(monkeypatch) -> None:
+    """Run main() in-process: the fake prompt approves the authorize URL main printed."""
+    urls: list[str] = []
+    real = OAuth1Session.authorization_url
+
+    def record(self, url, request_token=None, **kwargs):
+        urls.append(real(self, url, request_token, **kwargs))
+        return urls[-1]
+
+    monkeypatch.setattr(OAuth1Session, "authorization_url", record)
+    monkeypatch.setattr("builtins.input", lambda _prompt="": _pin_from(urls[-1]))
+
+
+@pytest.fixture
+def oauth_debug_logs_on() -> Iterator[None]:
+    """oauthlib's DEBUG records carry the consumer key: let them through, as a plain CLI run
+    would (the tap's client module, imported by the suite, quiets them process-wide)."""
+    loggers = [logging.getLogger(name) for name in ("oauthlib", "requests_oauthlib")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.NOTSET)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("in_process_pin", "oauth_debug_logs_on")
+@pytest.mark.parametrize("option", ["--config", "--env-file"])
+def test_the_target_never_holds_tokens_under_a_wider_mode(
+    sandbox, tmp_path, monkeypatch, capsys, option
+):
+    """Every file created is O_EXCL with mode 0600; the target is only ever renamed over."""
+    target = tmp_path / ("config.json" if option == "--config" else ".env")
+    original = '{"number_of_tweets": 5}\n' if option == "--config" else "OTHER=1\n"
+    target.write_text(original)
+    target.chmod(0o644)
+    inode = target.stat().st_ino
+    created: list[tuple[str, int, int]] = []
+    renamed: list[dict[str, object]] = []
+    timeouts: list[object] = []
+    real_open, real_replace, real_request = os.open, os.replace, requests.Session.request
+
+    def spy_open(path, flags, mode=0o777, *args, **kwargs):
+        if flags & os.O_CREAT and Path(path).parent == tmp_path:
+            created.append((str(path), flags, mode))
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    def spy_replace(src, dst, *args, **kwargs):
+        # The moment before the rename: the tokens are in the 0600 temporary file only.
+        renamed.append(
+            {
+                "src_dir": Path(src).parent,
+                "src_mode": _mode(Path(src)),
+                "src_text": Path(src).read_text(),
+                "dst": Path(dst),
+                "dst_text": Path(dst).read_text(),
+                "dst_inode": Path(dst).stat().st_ino,
+                "dst_mode": _mode(Path(dst)),
+            }
+        )
+        return real_replace(src, dst, *args, **kwargs)
+
+    def spy_request(self, method, url, *args, **kwargs):
+        if method == "POST" and "/oauth/" in url:
+            timeouts.append(kwargs.get("timeout"))
+        return real_request(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    monkeypatch.setattr(requests.Session, "request", spy_request)
+    c = sandbox.credentials
+    target_args = (
+        [option, str(target)] if option == "--config" else ["--meltano", option, str(target)]
+    )
+    code = auth.main(
         [
-            sys.executable,
-            "-m",
-            "tap_twitter_engagement.auth",
             "--consumer-key",
             c.consumer_key,
             "--consumer-secret",
             c.consumer_secret,
             "--oauth-url",
             sandbox.base_url,
-            *args,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+            *target_args,
+        ]
     )
+    monkeypatch.undo()
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert timeouts == [auth.TIMEOUT_SECONDS, auth.TIMEOUT_SECONDS]
+    assert created, "no file was created"
+    for _, flags, mode in created:
+        assert flags & os.O_EXCL
+        assert mode == 0o600
+    written = target.read_text()
+    if option == "--config":
+        tokens = (json.loads(written)["access_token"], json.loads(written)["access_token_secret"])
+    else:
+        tokens = (dotenv.dotenv_values(target)[TOKEN], dotenv.dotenv_values(target)[SECRET])
+    assert all(token in written for token in tokens)
+    assert renamed == [
+        {
+            "src_dir": tmp_path,
+            "src_mode": 0o600,
+            "src_text": written,  # the tokens were only ever in the 0600 temporary file
+            "dst": target,
+            "dst_text": original,  # untouched until the rename
+            "dst_inode": inode,
+            "dst_mode": 0o644,
+        }
+    ]
+    assert _mode(target) == 0o600
+    assert target.stat().st_ino != inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+    _assert_nothing_leaked(sandbox, captured.out, captured.err, tokens=tokens)
 
 
-def _authorize(process: subprocess.Popen[str]) -> str:
-    """Read the printed authorize URL, 'approve' it as the owner, return the PIN shown."""
-    process.stdout.readline()
-    url = process.stdout.readline().strip()
-    page = requests.get(url, timeout=10).text
-    return re.search(r'id="pin">(\d{7})<', page).group(1)
+# --- --meltano: .env ----------------------------------------------------------------------------
+ENV_BEFORE = (
+    "# project secrets\n"
+    "TAP_TWITTER_ENGAGEMENT_CONSUMER_KEY='kept'\n"
+    f"{TOKEN}=old-token\n"
+    'MULTI="line one\n'
+    f"{SECRET}=inside a quoted value, not a binding\n"
+    'line three"\n'
+    f"export {SECRET}='old-secret' # comment\n"
+    f"{TOKEN}=duplicate\n"
+    "LAST=no newline at the end"
+)
 
 
-def test_pin_flow_writes_a_working_token_into_the_config(sandbox, tmp_path):
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({"number_of_tweets": 5}))
-    process = _helper(sandbox, "--config", str(config_path))
-    out, err = process.communicate(_authorize(process) + "\n", timeout=30)
-    assert process.returncode == 0, err
-    assert out.endswith(
-        f"3. Wrote the access token and secret of @sandbox_brand (user id "
-        f"{sandbox.model.user.id}) to {config_path}\n"
+@pytest.mark.parametrize(
+    ("existing", "env_file_arg"),
+    [
+        pytest.param(None, None, id="new .env in the current directory (the default)"),
+        pytest.param(ENV_BEFORE, ".env", id="existing 0644 .env, other lines kept"),
+    ],
+)
+def test_meltano_writes_the_tokens_into_dotenv_and_prints_no_value(
+    sandbox, tmp_path, existing, env_file_arg
+):
+    (tmp_path / "meltano.yml").write_text("project_id: test\n")
+    env_path = tmp_path / ".env"
+    inode = None
+    if existing is not None:
+        env_path.write_text(existing)
+        env_path.chmod(0o644)
+        inode = env_path.stat().st_ino
+    extra = ["--env-file", str(env_path)] if env_file_arg else []
+
+    code, out, err = _run_flow(sandbox, "--meltano", *extra, cwd=tmp_path)
+
+    assert code == 0, err
+    assert err == ""
+    values = dotenv.dotenv_values(env_path)
+    token, secret = values[TOKEN], values[SECRET]
+    assert token != sandbox.credentials.access_token
+    assert _working(sandbox, token, secret)
+    assert out.endswith(  # after the authorize URL: no value, only the names and the path
+        f"{PROMPT}3. Wrote the access token and secret of @sandbox_brand (user id "
+        f"{sandbox.model.user.id}) to {env_path} (mode 0600, other lines kept) as "
+        f"{TOKEN} and {SECRET}.\n"
+        "   Check: `meltano config list tap-twitter-engagement` in the project directory "
+        "lists access_token and access_token_secret, redacted.\n"
     )
-    config = json.loads(config_path.read_text())
-    assert config["number_of_tweets"] == 5
-    assert config["access_token"] != sandbox.credentials.access_token  # a new token was issued
+    if existing is None:
+        assert env_path.read_text() == f"{TOKEN}='{token}'\n{SECRET}='{secret}'\n"
+    else:
+        assert env_path.read_text() == (
+            "# project secrets\n"
+            "TAP_TWITTER_ENGAGEMENT_CONSUMER_KEY='kept'\n"
+            f"{TOKEN}='{token}'\n"
+            'MULTI="line one\n'
+            f"{SECRET}=inside a quoted value, not a binding\n"
+            'line three"\n'
+            f"export {SECRET}='{secret}'\n"
+            "LAST=no newline at the end"
+        )
+        assert values == {
+            "TAP_TWITTER_ENGAGEMENT_CONSUMER_KEY": "kept",
+            TOKEN: token,
+            "MULTI": f"line one\n{SECRET}=inside a quoted value, not a binding\nline three",
+            SECRET: secret,
+            "LAST": "no newline at the end",
+        }
+        assert env_path.stat().st_ino != inode
+    assert _mode(env_path) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env", "meltano.yml"]
+    _assert_nothing_leaked(sandbox, out, err, tokens=(token, secret))
+
+
+def test_meltano_notes_a_directory_without_meltano_yml(sandbox, tmp_path):
+    code, out, err = _run_flow(sandbox, "--meltano", cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines()[-1] == (
+        f"   Note: {tmp_path} has no meltano.yml; Meltano reads the project's .env."
+    )
+    values = dotenv.dotenv_values(tmp_path / ".env")
+    _assert_nothing_leaked(sandbox, out, err, tokens=(values[TOKEN], values[SECRET]))
+
+
+NEW = {TOKEN: "1500-tok", SECRET: "sec"}
+SET = f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("", SET),
+        ("\n\n", "\n\n" + SET),
+        ("OTHER=1\n", "OTHER=1\n" + SET),
+        ("OTHER=1", "OTHER=1\n" + SET),
+        (
+            f'# c\n{TOKEN}=old\nX=2\n{SECRET}="old"\n',
+            f"# c\n{TOKEN}='1500-tok'\nX=2\n{SECRET}='sec'\n",
+        ),
+        (f"{SECRET}=old\n", f"{SECRET}='sec'\n{TOKEN}='1500-tok'\n"),
+        (f"{TOKEN}=a\n{TOKEN}=b\nY=3\n", f"{TOKEN}='1500-tok'\nY=3\n{SECRET}='sec'\n"),
+        (f"export {TOKEN}=old\n", f"export {TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        (f"'{TOKEN}'=old\n", f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        (f"  {TOKEN} = old # note\n", f"  {TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        (f"{TOKEN}\n", f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        (f"{TOKEN}_OLD=1\n", f"{TOKEN}_OLD=1\n" + SET),
+        (f"M='a\n{TOKEN}=x\nb'\n", f"M='a\n{TOKEN}=x\nb'\n" + SET),
+        (f"M='a\n{TOKEN}=x\n' junk\n", f"M='a\n{TOKEN}=x\n' junk\n" + SET),
+        ("not a binding at all\n", "not a binding at all\n" + SET),
+        ("X=1\r\n", f"X=1\r\n{TOKEN}='1500-tok'\r\n{SECRET}='sec'\r\n"),
+        ("\ufeffX=1\n", "\ufeffX=1\n" + SET),
+        (f"\ufeff{TOKEN}=old\n", f"\ufeff{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        ("P=${HOME}/x\n", "P=${HOME}/x\n" + SET),
+    ],
+)
+def test_update_env_text_replaces_only_the_two_variables(before, after):
+    written = auth.update_env_text(before, NEW)
+    assert written == after
+    assert auth._check_env_text(before) is None
+    old = dotenv.dotenv_values(stream=io.StringIO(before), interpolate=False)
+    new = dotenv.dotenv_values(stream=io.StringIO(written), interpolate=False)
+    assert new == {**{k: v for k, v in old.items() if k not in NEW}, **NEW}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1500-aB3", "it's", "back\\slash", "back\\", "\\'", 'dq"', "a # b", " spaced ", "$HOME", "ü€"],
+)
+def test_env_values_are_read_back_exactly_by_dotenv(value):
+    text = auth.update_env_text("", {TOKEN: value, SECRET: value})
+    assert dotenv.dotenv_values(stream=io.StringIO(text)) == {TOKEN: value, SECRET: value}
+
+
+def test_an_env_value_dotenv_would_expand_is_refused():
+    with pytest.raises(auth.UsageError, match=r"holds '\$\{'"):
+        auth.env_quote("a${HOME}")
+
+
+# --- refusals before the PIN flow ---------------------------------------------------------------
+Setup = Callable[[Path], list[str]]
+
+
+def _file(
+    name: str, content: bytes | None = None, mode: int | None = None
+) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        path = tmp / name
+        if content is not None:
+            path.write_bytes(content)
+        if mode is not None:
+            path.chmod(mode)
+        return path
+
+    return make
+
+
+def _config(content: bytes | None) -> Setup:
+    return lambda tmp: ["--config", str(_file("c.json", content)(tmp))]
+
+
+def _env_file(content: bytes | None) -> Setup:
+    return lambda tmp: ["--meltano", "--env-file", str(_file(".env", content)(tmp))]
+
+
+def _readonly_dir(option: str) -> Setup:
+    def make(tmp: Path) -> list[str]:
+        (tmp / "ro").mkdir(mode=0o500)
+        return (["--meltano"] if option == "--env-file" else []) + [option, str(tmp / "ro/f")]
+
+    return make
+
+
+NOT_ROOT = pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write into a 0500 directory"
+)
+SYSFS = pytest.mark.skipif(
+    not Path("/sys/kernel").is_dir(), reason="needs Linux sysfs (no files can be created in /sys)"
+)
+FIX = "fix it or give another path"
+
+REFUSALS = [
+    pytest.param(
+        lambda tmp: ["--config", str(tmp)],
+        "--config {tmp} is a directory; give the path of a file",
+        id="config is a directory",
+    ),
+    pytest.param(
+        lambda tmp: ["--config", str(tmp / "missing/c.json")],
+        "--config {tmp}/missing/c.json cannot be created: directory {tmp}/missing does not exist",
+        id="config parent missing",
+    ),
+    pytest.param(
+        lambda tmp: ["--config", str(_file("plain", b"x")(tmp) / "c.json")],
+        "--config {tmp}/plain/c.json cannot be created: {tmp}/plain is not a directory",
+        id="config parent is a file",
+    ),
+    pytest.param(
+        _readonly_dir("--config"),
+        "--config {tmp}/ro/f cannot be written: no new file can be created in {tmp}/ro "
+        "(Permission denied)",
+        id="config parent not writable",
+        marks=NOT_ROOT,
+    ),
+    pytest.param(
+        lambda _tmp: ["--config", "/sys/tap-twitter-engagement-test.json"],
+        "--config /sys/tap-twitter-engagement-test.json cannot be written: no new file can be "
+        "created in /sys (Permission denied)",
+        id="config in a directory nobody may write (sysfs)",
+        marks=SYSFS,
+    ),
+    pytest.param(
+        lambda _tmp: ["--config", "/dev/null"],
+        "--config /dev/null is not a regular file",
+        id="config is a device",
+    ),
+    pytest.param(
+        _config(b""),
+        f"--config {{tmp}}/c.json is empty, not a JSON object; {FIX}",
+        id="config empty",
+    ),
+    pytest.param(
+        _config(b"consumer_key: x\n"),
+        f"--config {{tmp}}/c.json is not JSON (Expecting value at line 1 column 1); {FIX}",
+        id="config not JSON",
+    ),
+    pytest.param(
+        _config(b'{"a": 1'),
+        f"--config {{tmp}}/c.json is not JSON (Expecting ',' delimiter at line 1 column 8); {FIX}",
+        id="config truncated JSON",
+    ),
+    pytest.param(
+        _config(b'{"a": "\xff"}'),
+        f"--config {{tmp}}/c.json is not JSON (not UTF-8 text); {FIX}",
+        id="config not UTF-8",
+    ),
+    *[
+        pytest.param(
+            _config(content),
+            f"--config {{tmp}}/c.json holds a JSON {kind}, not an object; {FIX}",
+            id=f"config holds a JSON {kind}",
+        )
+        for content, kind in [
+            (b"[]", "array"),
+            (b'"x"', "string"),
+            (b"1", "number"),
+            (b"true", "boolean"),
+            (b"null", "null"),
+        ]
+    ],
+    pytest.param(
+        lambda tmp: ["--meltano", "--env-file", str(tmp)],
+        "--env-file {tmp} is a directory; give the path of a file",
+        id="env-file is a directory",
+    ),
+    pytest.param(
+        lambda tmp: ["--meltano", "--env-file", str(tmp / "nope/.env")],
+        "--env-file {tmp}/nope/.env cannot be created: directory {tmp}/nope does not exist",
+        id="env-file parent missing",
+    ),
+    pytest.param(
+        _readonly_dir("--env-file"),
+        "--env-file {tmp}/ro/f cannot be written: no new file can be created in {tmp}/ro "
+        "(Permission denied)",
+        id="env-file parent not writable",
+        marks=NOT_ROOT,
+    ),
+    pytest.param(
+        _env_file(b"A=\xff\n"),
+        f"--env-file {{tmp}}/.env is not UTF-8 text; {FIX}",
+        id="env-file not UTF-8",
+    ),
+    pytest.param(
+        _env_file(b"A=1\nB='never closed\nC=3\n"),
+        f"--env-file {{tmp}}/.env has a quote that is never closed on line 2; {FIX}",
+        id="env-file with an unclosed quote",
+    ),
+    pytest.param(
+        lambda tmp: ["--config", str(tmp / "c.json"), "--env-file", str(tmp / ".env")],
+        "--env-file goes with --meltano; with --config the tokens go into the JSON",
+        id="env-file without --meltano",
+    ),
+    *[
+        pytest.param(
+            lambda tmp, url=url: ["--oauth-url", url, "--config", str(tmp / "c.json")],
+            f"--oauth-url {url!r} is not an http(s) URL with a host, such as "
+            "https://api.twitter.com",
+            id=f"oauth-url {url!r}",
+        )
+        for url in [
+            "",
+            "api.twitter.com",
+            "ftp://api.twitter.com",
+            "http://",
+            "https:///oauth",
+            "https://api.twitter.com:99999",
+            "https://[::1",
+            "https://api.twitter.com/?x=1",
+            "https://api.twitter.com/#x",
+            "https://user:pw@api.twitter.com",
+            "https://api.twitter.com/a b",
+        ]
+    ],
+    pytest.param(
+        lambda tmp: ["--consumer-key", "", "--config", str(tmp / "c.json")],
+        "set --consumer-key and --consumer-secret (or the "
+        "TAP_TWITTER_ENGAGEMENT_CONSUMER_KEY/_SECRET variables)",
+        id="consumer key missing",
+    ),
+    pytest.param(
+        lambda _tmp: [],
+        "one of the arguments --config --meltano is required; "
+        "see tap-twitter-engagement-auth --help",
+        id="no destination",
+    ),
+]
+
+
+@pytest.mark.parametrize(("setup", "message"), REFUSALS)
+def test_unusable_arguments_are_refused_before_the_pin_flow(
+    sandbox, tmp_path, monkeypatch, capsys, setup, message
+):
+    monkeypatch.delenv(f"{auth.ENV_PREFIX}CONSUMER_KEY", raising=False)
+    monkeypatch.delenv(f"{auth.ENV_PREFIX}CONSUMER_SECRET", raising=False)
+    monkeypatch.chdir(tmp_path)
     c = sandbox.credentials
-    auth = OAuth1(
-        c.consumer_key, c.consumer_secret, config["access_token"], config["access_token_secret"]
-    )
-    me = requests.get(f"{sandbox.base_url}/2/users/me", auth=auth, timeout=10)
-    assert me.json()["data"]["username"] == "sandbox_brand"
-
-
-def test_pin_flow_prints_meltano_lines(sandbox):
-    process = _helper(sandbox, "--meltano")
-    out, _ = process.communicate(_authorize(process) + "\n", timeout=30)
-    assert process.returncode == 0
-    lines = [line.strip() for line in out.splitlines() if "meltano config" in line]
-    assert [line.rsplit(" ", 1)[0] for line in lines] == [
-        "meltano config set tap-twitter-engagement access_token",
-        "meltano config set tap-twitter-engagement access_token_secret",
+    args = setup(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    argv = [
+        "--consumer-key",
+        c.consumer_key,
+        "--consumer-secret",
+        c.consumer_secret,
+        "--oauth-url",
+        sandbox.base_url,
+        *args,
     ]
 
+    code = auth.main(argv)
 
-def test_wrong_pin_is_one_clear_error(sandbox, tmp_path):
-    process = _helper(sandbox, "--config", str(tmp_path / "c.json"))
-    _authorize(process)
-    _, err = process.communicate("0000000\n", timeout=30)
-    assert process.returncode == 1
-    assert err.strip() == (
-        "error: X refused the request (401); check the consumer key and "
-        "secret, and the PIN (it is single-use)"
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""  # the flow did not start: no authorize URL, no prompt
+    assert err == f"error: {message.format(tmp=tmp_path)}\n"
+    assert sandbox.requests() == []
+    assert {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    _assert_nothing_leaked(sandbox, out, err)
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def not_an_oauth_server() -> Iterator[str]:
+    """A loopback HTTP server that answers 200 with a page, not a token."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<html>hello</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        pytest.param(
+            "closed port",
+            "cannot reach {url} (connection refused); check --oauth-url",
+            id="unreachable oauth-url",
+        ),
+        pytest.param(
+            "closed port, trailing slash",
+            "cannot reach {url} (connection refused); check --oauth-url",
+            id="unreachable oauth-url with a trailing slash",
+        ),
+        pytest.param(
+            "not oauth",
+            "{url}/oauth/request_token did not answer with an OAuth token; check --oauth-url",
+            id="oauth-url answers something else",
+        ),
+        pytest.param(
+            "bad URL",
+            "--oauth-url 'nope://x' is not an http(s) URL with a host, such as "
+            "https://api.twitter.com",
+            id="oauth-url not a URL",
+        ),
+        pytest.param(
+            "misspelt option",
+            "unrecognized option --consumer-secert; see tap-twitter-engagement-auth --help",
+            id="misspelt option followed by a secret",
+        ),
+        pytest.param(
+            "directory",
+            "--config {tmp} is a directory; give the path of a file",
+            id="config is a directory",
+        ),
+    ],
+)
+def test_refusals_are_one_line_in_a_real_process(
+    sandbox, tmp_path, not_an_oauth_server, case, message
+):
+    url = sandbox.base_url
+    args = ["--config", str(tmp_path / "c.json")]
+    if case.startswith("closed port"):
+        url = f"http://127.0.0.1:{_closed_port()}" + ("/" if "slash" in case else "")
+    elif case == "not oauth":
+        url = not_an_oauth_server
+    elif case == "bad URL":
+        url = "nope://x"
+    elif case == "misspelt option":
+        args = [*args, "--consumer-secert", sandbox.credentials.consumer_secret]
+    elif case == "directory":
+        args = ["--config", str(tmp_path)]
+    result = subprocess.run(
+        _command(sandbox, *args, oauth_url=url),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=60,
+        check=False,
     )
-    assert not (tmp_path / "c.json").exists()
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == f"error: {message.format(url=url, tmp=tmp_path)}\n"
+    assert list(tmp_path.iterdir()) == []
+    _assert_nothing_leaked(sandbox, result.stdout, result.stderr)
+
+
+# --- failures at the PIN prompt -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        pytest.param(
+            None,
+            "no PIN was entered (input ended); run the command again and enter the PIN shown "
+            "after authorizing",
+            id="stdin closed at the prompt",
+        ),
+        pytest.param(
+            "",
+            "the PIN is empty; run the command again and enter the PIN shown after authorizing",
+            id="empty PIN",
+        ),
+        pytest.param(
+            "   ",
+            "the PIN is empty; run the command again and enter the PIN shown after authorizing",
+            id="blank PIN",
+        ),
+        pytest.param(
+            "0000000",
+            "X refused the request (401); check the consumer key and secret, and the PIN "
+            "(it is single-use)",
+            id="wrong PIN",
+        ),
+    ],
+)
+@pytest.mark.parametrize("target", ["--config", "--meltano"])
+def test_pin_prompt_failures_are_one_line_and_write_nothing(
+    sandbox, tmp_path, target, pin, message
+):
+    args = ["--config", str(tmp_path / "c.json")] if target == "--config" else ["--meltano"]
+    helper = _Helper(sandbox, *args, cwd=tmp_path)
+    _authorize(helper)  # the PIN is shown to the owner, but not passed on
+    code, out, err = helper.finish(None if pin is None else pin + "\n")
+    assert code == 1
+    assert err == f"error: {message}\n"
+    assert out.endswith(PROMPT + ("\n" if pin is None else ""))
+    assert list(tmp_path.iterdir()) == []
+    _assert_nothing_leaked(sandbox, out, err)
+
+
+def test_ctrl_c_at_the_prompt_is_one_line_and_writes_nothing(sandbox, tmp_path):
+    helper = _Helper(sandbox, "--config", str(tmp_path / "c.json"), cwd=tmp_path)
+    _authorize(helper)
+    prompt = b""
+    while len(prompt) < len(PROMPT):  # the process is waiting in input() once this is read
+        prompt += helper.process.stdout.read(len(PROMPT) - len(prompt))
+    helper.seen += prompt.decode()
+    helper.process.send_signal(signal.SIGINT)
+    code, out, err = helper.finish(None)
+    assert code == 130
+    assert err == "error: interrupted; nothing was written\n"
+    assert out.endswith(PROMPT + "\n")
+    assert list(tmp_path.iterdir()) == []
+    _assert_nothing_leaked(sandbox, out, err)

@@ -180,6 +180,59 @@ CASES = [
         "it, or use 'long'",
     ),
     ("negative lookback", {"lookback_days": -2}, "lookback_days: (-2) must be at least 0"),
+    (
+        "empty api_url",
+        {"api_url": ""},
+        "api_url: is empty; use a base URL such as https://data-api.twitter.com",
+    ),
+    (
+        "api_url without a host",
+        {"api_url": "http://"},
+        "api_url: 'http://' has no host; use a base URL such as https://data-api.twitter.com",
+    ),
+    (
+        "api_url not a URL",
+        {"api_url": "not a url"},
+        "api_url: 'not a url' is not an http(s) URL; use a base URL such as "
+        "https://data-api.twitter.com",
+    ),
+    (
+        "timeline_api_url of another scheme",
+        {"timeline_api_url": "ftp://example.com"},
+        "timeline_api_url: 'ftp://example.com' is not an http(s) URL; use a base URL such as "
+        "https://api.twitter.com",
+    ),
+    (
+        "days back past any sane bound",
+        {"days_back_to_start_from": 99999999999},
+        "days_back_to_start_from: (99999999999) must be at most 3650",
+    ),
+    (
+        "lookback past a year",
+        {"lookback_days": 10000},
+        "lookback_days: (10000) must be at most 365",
+    ),
+    (
+        "request_timeout past any bound",
+        {"request_timeout": 10**20},
+        "request_timeout: (100000000000000000000) must be at most 3600",
+    ),
+    (
+        "rate_limit_wait_seconds past any bound",
+        {"rate_limit_wait_seconds": 1e308},
+        "rate_limit_wait_seconds: (1e+308) must be at most 3600",
+    ),
+    (
+        "tweet id with a line break",
+        {"tweet_selection": "manual", "tweet_ids": ["1785000000000000001\n"]},
+        'tweet_ids: item 1 must be a string of digits, like "1785000000000000001" (no spaces '
+        "or line breaks)",
+    ),
+    (
+        "tweet id with a space",
+        {"tweet_selection": "manual", "tweet_ids": ["1785000000000000001", " 17"]},
+        "tweet_ids: item 2 (' 17') must be a string of digits, like \"1785000000000000001\"",
+    ),
 ]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from tap_twitter_engagement.client import Pacer, TapHTTPError, refused_ids, reset_wait
+from tap_twitter_engagement.client import refused_ids
+from tap_twitter_engagement.errors import TapHTTPError
 from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     by_key,
@@ -205,49 +206,3 @@ def test_refused_ids_from_every_message_form():
     ) == ["11", "12", "13"]
     assert refused_ids(["Forbidden to access tweets: 21,22"]) == ["21", "22"]
     assert refused_ids(["Forbidden to access tweets"]) == []
-
-
-def test_reset_wait_reads_each_header():
-    assert reset_wait({"x-per-minute-reset": "1030"}, now=1000.0) == 30.0
-    assert reset_wait({"x-rate-limit-reset": "990"}, now=1000.0) == 0.0
-    assert reset_wait({"Retry-After": "7"}, now=1000.0) == 7.0
-    assert reset_wait({"Retry-After": "Thu, 01 Jan 1970 00:17:00 GMT"}, now=1000.0) == 20.0
-    assert reset_wait({}, now=1000.0) is None
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
-
-
-def test_pacer_spaces_requests_for_a_known_budget():
-    clock = _Clock()
-    pacer = Pacer(120, clock=clock, sleep=clock.sleep)
-    for _ in range(4):
-        pacer.wait("historical")
-    assert clock.slept == [0.5, 0.5, 0.5]
-    pacer.wait("totals")  # another endpoint has its own budget
-    assert clock.slept == [0.5, 0.5, 0.5]
-
-
-def test_pacer_waits_out_an_exhausted_window():
-    clock = _Clock()
-    pacer = Pacer(None, clock=clock, sleep=clock.sleep)
-    reset = datetime.now(UTC).timestamp() + 30
-    pacer.observe(
-        "historical", {"x-per-minute-remaining": "0", "x-per-minute-reset": str(int(reset))}
-    )
-    pacer.wait("historical")
-    assert len(clock.slept) == 1
-    assert 28 <= clock.slept[0] <= 30
-    pacer.observe("historical", {"x-per-minute-remaining": "5", "x-per-minute-reset": "1"})
-    pacer.wait("historical")
-    assert len(clock.slept) == 1

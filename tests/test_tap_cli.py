@@ -169,8 +169,8 @@ def test_sample_config_is_valid():
         "engagement_28hr",
         "engagement_totals",
         "historical_engagement",
-        "tweets",
         "skipped_tweets",
+        "tweets",
     ]
 
 

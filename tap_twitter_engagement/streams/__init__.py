@@ -1,0 +1,23 @@
+"""The tap's streams, one module each; all of them reach the run's shared state via ``run``."""
+
+from tap_twitter_engagement.streams.base import EngagementStream, TapStream
+from tap_twitter_engagement.streams.historical import (
+    HistoricalEngagementStream,
+    historical_schema,
+    historical_schema_for,
+)
+from tap_twitter_engagement.streams.hourly import Engagement28hrStream
+from tap_twitter_engagement.streams.totals import EngagementTotalsStream
+from tap_twitter_engagement.streams.tweets import SkippedTweetsStream, TweetsStream
+
+__all__ = [
+    "Engagement28hrStream",
+    "EngagementStream",
+    "EngagementTotalsStream",
+    "HistoricalEngagementStream",
+    "SkippedTweetsStream",
+    "TapStream",
+    "TweetsStream",
+    "historical_schema",
+    "historical_schema_for",
+]

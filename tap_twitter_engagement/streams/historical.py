@@ -1,0 +1,301 @@
+"""``historical_engagement``: Domo's Historical Engagement report, exact under any grouping.
+
+The stream asks the API for the canonical grain (tweet, type, day[, hour]) in planned batches and
+windows and derives the configured ``group_by`` from it (``rollup``), so totals across batches
+and windows are exact. Day-grained groupings are incremental: the state keeps what was
+delivered per tweet and metric (``coverage``), and a run reads only what the configuration
+needs beyond it, plus the lookback; STATE advances only after a whole window was emitted.
+Other groupings total the whole period on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from singer_sdk import typing as th
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from tap_twitter_engagement.api import GROUPING, format_api_time, request_body
+from tap_twitter_engagement.concurrency import ordered_concurrent
+from tap_twitter_engagement.coverage import (
+    Coverage,
+    CoverageError,
+    Days,
+    Needs,
+    Shape,
+    compute_needs,
+    day_strings,
+    everything,
+    from_state,
+    intersect,
+)
+from tap_twitter_engagement.dates import Period, history_floor, resolve_period
+from tap_twitter_engagement.errors import StateError
+from tap_twitter_engagement.plan import PlannedRequest, period_days, plan_needs
+from tap_twitter_engagement.progress import Progress
+from tap_twitter_engagement.rollup import (
+    CANONICAL_DAILY,
+    CANONICAL_HOURLY,
+    COLUMNS,
+    COUNT_COLUMN,
+    Aggregator,
+    needs_hours,
+)
+from tap_twitter_engagement.streams.base import EngagementStream
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+    from tap_twitter_engagement.run import Run
+    from tap_twitter_engagement.settings import Settings
+
+_COLUMN_TYPES = {
+    "tweet_id": th.StringType,
+    "engagement_type": th.StringType,
+    "engagement_date": th.DateType,
+    "engagement_hour": th.IntegerType(minimum=0, maximum=23),
+}
+_DESCRIPTIONS = {
+    "tweet_id": "Tweet (post) id.",
+    "engagement_type": "Metric name, as the Engagement API calls it.",
+    "engagement_date": "UTC day of the engagement.",
+    "engagement_hour": "UTC hour of the engagement (0..23).",
+    "period_start": "Start of the period the count covers (UTC, inclusive).",
+    "period_end": "End of the period the count covers (UTC, exclusive).",
+}
+
+
+def historical_schema(
+    group_by: Sequence[str], wide_metrics: Sequence[str] | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Schema and key properties for a ``group_by``: its columns, the period if no day, the
+    count (long layout) or one integer column per metric (wide layout, no engagement_type)."""
+    keys = [COLUMNS[g] for g in group_by if not (wide_metrics and g == "engagement.type")]
+    if "engagement.day" not in group_by:
+        keys += ["period_start", "period_end"]
+    properties = [
+        th.Property(
+            k, _COLUMN_TYPES.get(k, th.DateTimeType), required=True, description=_DESCRIPTIONS[k]
+        )
+        for k in keys
+    ]
+    if wide_metrics:
+        properties += [
+            th.Property(
+                m,
+                th.IntegerType(minimum=0),
+                description=f"{m}, summed exactly over the key (null when not served).",
+            )
+            for m in wide_metrics
+        ]
+    else:
+        properties.append(
+            th.Property(
+                COUNT_COLUMN,
+                th.IntegerType(minimum=0),
+                required=True,
+                description="The count, summed exactly over the key.",
+            )
+        )
+    return th.PropertiesList(*properties).to_dict(), keys
+
+
+def historical_schema_for(settings: Settings) -> tuple[dict[str, Any], list[str], str | None]:
+    """Schema, key properties and replication key of ``historical_engagement`` for settings."""
+    wide = settings.engagement_types if settings.wide else None
+    schema, keys = historical_schema(settings.group_by, wide)
+    return schema, keys, "engagement_date" if "engagement.day" in settings.group_by else None
+
+
+def last_complete_day(window_end: datetime) -> date:
+    """The last UTC day a window ending at ``window_end`` covered completely."""
+    return window_end.date() - timedelta(days=1)
+
+
+class RunPlan(NamedTuple):
+    """What one run of ``historical_engagement`` reads, before any Engagement API call."""
+
+    period: Period
+    tweet_ids: tuple[str, ...]
+    needs: Needs
+    requests: list[PlannedRequest]
+
+
+class HistoricalEngagementStream(EngagementStream):
+    """Engagement per the configured grouping from ``POST /insights/engagement/historical``."""
+
+    name = "historical_engagement"
+    endpoint = "historical"
+    #: Records are built with the schema's exact types (str, int, ISO dates), so the SDK's
+    #: per-record type conformance has nothing to do; see BENCHMARKS.md for what it would cost.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    def __init__(self, tap: Tap, run: Run) -> None:
+        settings = run.settings
+        self.shape = Shape(settings.group_by, settings.metrics_layout)
+        schema, keys, replication_key = historical_schema_for(settings)
+        super().__init__(tap, run, schema=schema)
+        self.primary_keys = keys
+        self.replication_key = replication_key
+
+    # Private, but the only way: the SDK would advance the bookmark per record; coverage
+    # advances per completed window in get_records instead (see DEVELOPERS.md).
+    def _increment_stream_state(
+        self,
+        latest_record: dict[str, Any],  # noqa: ARG002
+        *,
+        context: Context | None = None,  # noqa: ARG002
+    ) -> None:
+        return
+
+    def period(self, now: datetime) -> Period:
+        """The configured period (UTC, hour-aligned, end exclusive)."""
+        return resolve_period(self.run.settings.as_mapping(), now, history_floor(now))
+
+    def needs(
+        self, period: Period, tweet_ids: Sequence[str], context: Context | None, now: datetime
+    ) -> Needs:
+        """What this run reads: everything, or what the state's coverage leaves (logged)."""
+        settings = self.run.settings
+        wanted = period_days(period.start, period.end)
+        state = self.get_context_state(context)
+        if not self.shape.incremental:
+            if state.pop("coverage", None) is not None or state.pop("replication_key_value", None):
+                self.logger.info(
+                    "group_by %s has no engagement.day, so every run totals the whole period; "
+                    "the state's coverage (another shape) is dropped",
+                    list(self.shape.group_by),
+                )
+            return everything(self.shape, tweet_ids, settings.engagement_types, wanted)
+        try:
+            previous = from_state(state, self.shape, now.date() - timedelta(days=1))
+        except CoverageError as exc:
+            raise StateError(f"historical_engagement: {exc}") from None
+        if previous.message:
+            log = self.logger.warning if previous.level == "warning" else self.logger.info
+            log("Reading the whole period: %s", previous.message)
+        needs = compute_needs(
+            previous.coverage,
+            self.shape,
+            tweet_ids,
+            settings.engagement_types,
+            wanted,
+            settings.lookback_days,
+        )
+        for reason in needs.reasons:
+            self.logger.info("Re-reading: %s", reason)
+        return needs
+
+    def run_plan(self, now: datetime, context: Context | None) -> RunPlan:
+        """The period, the needs from the state, and the requests that read them."""
+        period = self.period(now)
+        tweet_ids = self.run.selection().tweet_ids
+        needs = self.needs(period, tweet_ids, context, now)
+        requests = plan_needs(
+            needs.days,
+            tweet_ids,
+            self.run.settings.engagement_types,
+            period.start,
+            period.end,
+            needs.incremental,
+        )
+        return RunPlan(period, tuple(tweet_ids), needs, requests)
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        settings = self.run.settings
+        period, tweet_ids, needs, requests = self.run_plan(datetime.now(UTC), context)
+        backfill = sum(r.backfill for r in requests)
+        self.logger.info(
+            "Planned %d requests (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
+            len(requests),
+            backfill,
+            len(requests) - backfill,
+            len(tweet_ids),
+            format_api_time(period.start),
+            format_api_time(period.end),
+        )
+        coverage = needs.base.copy()
+        complete = ((date.min, last_complete_day(period.end)),)
+        aggregate = Aggregator(
+            self.shape.group_by, settings.engagement_types if settings.wide else None
+        )
+        progress = Progress(self.logger, len(requests))
+        in_window: list[str] = []
+        # Responses come back in plan order whatever the concurrency, so records and STATE are
+        # the same as a sequential run's; a window's STATE follows its last response's records.
+        fetched = ordered_concurrent(
+            lambda r: (r, list(self._fetch(r))), requests, settings.max_concurrent_requests
+        )
+        for request, responses in fetched:
+            keep = _day_filter(request, needs.days)
+            before = aggregate.rows
+            for grouping, no_video in responses:
+                yield from aggregate.response(grouping, skip_video=no_video, keep=keep)
+            progress.request_done(aggregate.rows - before)
+            in_window.extend(request.tweet_ids)
+            if request.last_batch:
+                yield from aggregate.window_end()
+                if self.shape.incremental:
+                    window = intersect(((request.start.date(), _last_day(request.end)),), complete)
+                    for tweet_id in in_window:
+                        for metric in request.metrics:
+                            need = needs.days.get((tweet_id, metric), ())
+                            coverage.add(tweet_id, metric, intersect(need, window))
+                    self._write_coverage(context, coverage)
+                in_window = []
+        progress.finish()
+        bounds = {"period_start": period.start, "period_end": period.end}
+        yield from aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
+        if self.shape.incremental:
+            self._write_coverage(context, coverage)
+
+    def _write_coverage(self, context: Context | None, coverage: Coverage) -> None:
+        """Emit STATE holding what has been delivered (only after its records were written)."""
+        state = self.get_context_state(context)
+        encoded = coverage.encode()
+        if state.get("coverage") == encoded and state.get("replication_key") == (
+            self.replication_key
+        ):
+            return
+        state["replication_key"] = self.replication_key
+        state["coverage"] = encoded
+        last = coverage.last_day()
+        if last is None:
+            state.pop("replication_key_value", None)
+        else:
+            state["replication_key_value"] = last.isoformat()
+        self.finalize_state_progress_markers(state)
+
+    def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
+        """The canonical grouping of each successful response for one planned request, with
+        the ids whose video views the API did not deliver."""
+        group_by = CANONICAL_HOURLY if needs_hours(self.shape.group_by) else CANONICAL_DAILY
+
+        def body(batch: list[str]) -> dict[str, Any]:
+            return request_body(batch, request.metrics, group_by, request.start, request.end)
+
+        for data in self.post_refusing(request.tweet_ids, body):
+            yield data.get(GROUPING) or {}, self.note_partial(data, request.metrics)
+
+
+def _last_day(end: datetime) -> date:
+    """The last UTC day a window ending (exclusive) at ``end`` touches."""
+    return (end - timedelta(microseconds=1)).date()
+
+
+def _day_filter(
+    request: PlannedRequest, needs: Mapping[tuple[str, str], Days]
+) -> dict[tuple[str, str], frozenset[str]] | None:
+    """Days to emit per (tweet, metric) of a request, or ``None`` when it needs all it reads."""
+    window = ((request.start.date(), _last_day(request.end)),)
+    full = True
+    keep: dict[tuple[str, str], frozenset[str]] = {}
+    for tweet_id in request.tweet_ids:
+        for metric in request.metrics:
+            need = intersect(needs.get((tweet_id, metric), ()), window)
+            full = full and need == window
+            keep[(tweet_id, metric)] = day_strings(need)
+    return None if full else keep
