@@ -38,7 +38,7 @@ test: $(STAMP) $(MELTANO_STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python -m scripts.demo
 
 clean-demo:
 	rm -rf output/jsonl
@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 sandbox: $(STAMP)
-	$(BIN)/tap-twitter-engagement-sandbox --port 0 --config-out sandbox-config.json
+	$(BIN)/tap-twitter-engagement-sandbox --port 0 --config-out sandbox-config.json --env-out sandbox.env
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .pytest_cache .ruff_cache output .meltano

@@ -1,7 +1,9 @@
 """The demo: sandbox up, ``meltano run tap-twitter-engagement target-jsonl``, summary, sandbox down.
 
-Run through ``make demo``, which installs everything first. Run it again and the second sync is
-incremental: Meltano's state store holds the bookmark, so only the lookback days are re-read.
+Run through ``make demo``, which installs everything first. The demo environment selects the
+``tweets`` stream too, so the top tweets show their text and a link; the whole period is drawn
+into ``output/engagement.png``. Run it again and the second sync is incremental: Meltano's state
+store holds the coverage, so only the lookback days are re-read.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
+from scripts.chart import DailySeries, draw
+
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = Path(os.environ.get("MELTANO_BIN", ROOT / ".venv-meltano" / "bin" / "meltano"))
 OUTPUT = ROOT / "output" / "jsonl"
+PICTURE = ROOT / "output" / "engagement.png"
 KEY = ("tweet_id", "engagement_type", "engagement_date")
 
 
@@ -81,57 +87,86 @@ def run_pipeline(env: dict[str, str]) -> None:
         print(result.stderr[-4000:], file=sys.stderr)
         raise SystemExit(f"meltano run failed with exit code {result.returncode}")
     new = sorted(set(OUTPUT.glob("*.jsonl")) - before)
-    rows = sum(sum(1 for _ in path.open()) for path in new)
-    days = (
-        duckdb.connect()
-        .execute(
-            f"select min(engagement_date), max(engagement_date) from read_json_auto("
-            f"{[str(p) for p in new]!r})"
-        )
-        .fetchall()[0]
-        if new
-        else (None, None)
-    )
-    print(
-        f"    landed {rows:,} rows in {', '.join(p.name for p in new) or 'no file'}"
-        f" (days {days[0]} to {days[1]})"
-    )
+    for path in new:
+        rows = sum(1 for _ in path.open())
+        print(f"    landed {rows:,} rows in {path.name}")
+    if not new:
+        print("    landed nothing")
 
 
-def summary() -> None:
-    """Latest value per key across runs (a lookback re-reads days), then two small reports."""
-    files = str(OUTPUT / "historical_engagement*.jsonl")
-    con = duckdb.connect()
+def _latest(con: duckdb.DuckDBPyConnection, table: str, pattern: str, key: Sequence[str]) -> bool:
+    """A table of the latest row per key across every file a run left (a lookback re-reads
+    days, so a key may be in several files; the newest file wins)."""
+    files = sorted(OUTPUT.glob(pattern))
+    if not files:
+        return False
     con.execute(f"""
-        create table rows as
+        create or replace table {table} as
         select * exclude (rn) from (
-          select *, row_number() over (partition by {", ".join(KEY)} order by filename desc) rn
-          from read_json_auto('{files}', filename = true)) where rn = 1""")
+          select *, row_number() over (partition by {", ".join(key)} order by filename desc) rn
+          from read_json_auto({[str(f) for f in files]!r}, filename = true)) where rn = 1""")
+    return True
+
+
+def summary() -> Path | None:
+    """Latest value per key across runs, two small reports, and the picture; its path."""
+    con = duckdb.connect()
+    if not _latest(con, "rows", "historical_engagement*.jsonl", KEY):
+        print("    nothing landed")
+        return None
+    has_tweets = _latest(con, "tweets", "tweets*.jsonl", ["id"])
     total = con.execute("select count(*), count(distinct tweet_id) from rows").fetchall()[0]
     print(f"    {total[0]:,} distinct rows for {total[1]} tweets")
-    print("\n    Impressions and engagements per day, all tweets, last 7 days:")
     daily = con.execute("""
         select engagement_date,
                sum(engagement_count) filter (where engagement_type = 'impressions') impressions,
                sum(engagement_count) filter (where engagement_type = 'engagements') engagements
-        from rows group by 1 order by 1 desc limit 7""").fetchall()
+        from rows group by 1 order by 1""").fetchall()
+    print("\n    Impressions and engagements per day, all tweets, last 7 days:")
     print(f"    {'day':<12}{'impressions':>14}{'engagements':>14}{'rate':>8}")
-    for day, impressions, engagements in daily:
+    for day, impressions, engagements in daily[-7:]:
         rate = engagements / impressions if impressions else 0.0
         print(f"    {day!s:<12}{impressions:>14,}{engagements:>14,}{rate:>8.2%}")
     print("\n    Top 5 tweets by engagement rate (at least 1,000 impressions):")
-    top = con.execute("""
-        select tweet_id,
+    text = "coalesce(t.text, '')" if has_tweets else "''"
+    join = "left join tweets t on t.id = r.tweet_id" if has_tweets else ""
+    top = con.execute(f"""
+        select r.tweet_id, {text} as text,
                sum(engagement_count) filter (where engagement_type = 'impressions') impressions,
                sum(engagement_count) filter (where engagement_type = 'engagements') engagements
-        from rows group by 1 having impressions >= 1000
-        order by engagements / impressions desc, tweet_id limit 5""").fetchall()
-    print(f"    {'tweet':<22}{'impressions':>14}{'engagements':>14}{'rate':>8}")
-    for tweet_id, impressions, engagements in top:
+        from rows r {join} group by 1, 2 having impressions >= 1000
+        order by engagements / impressions desc, r.tweet_id limit 5""").fetchall()
+    for tweet_id, tweet_text, impressions, engagements in top:
+        shown = " ".join(tweet_text.split())
+        shown = shown if len(shown) <= 48 else shown[:47] + "…"
         print(
-            f"    {tweet_id:<22}{impressions:>14,}{engagements:>14,}"
-            f"{engagements / impressions:>8.2%}"
+            f"    {engagements / impressions:>7.2%} of {impressions:>9,} impressions  "
+            f"{shown or '(tweets stream not loaded)'}"
         )
+        print(f"             https://x.com/i/web/status/{tweet_id}")
+    series = DailySeries.from_rows([(str(d), i or 0, e or 0) for d, i, e in daily])
+    picture = draw(
+        series,
+        PICTURE,
+        f"Daily impressions and engagement rate, {series.day[0]} to {series.day[-1]} (UTC)",
+    )
+    print(f"\n    Picture: {picture.relative_to(ROOT)}")
+    return picture
+
+
+def describe_state(text: str) -> str:
+    """What the stored state covers, in one line (the state itself lists every tweet id)."""
+    try:
+        singer_state = json.loads(text).get("singer_state", {})
+        coverage = singer_state["bookmarks"]["historical_engagement"]["coverage"]
+    except (ValueError, KeyError, AttributeError):
+        return "no coverage yet"
+    parts = [
+        f"{len(span['tweet_ids'])} tweets x {len(span['metrics'])} metrics over "
+        + ", ".join(f"{first} to {last}" for first, last in span["days"])
+        for span in coverage["spans"]
+    ]
+    return "; ".join(parts) or "nothing delivered yet"
 
 
 def main() -> int:
@@ -151,8 +186,8 @@ def main() -> int:
                 check=False,
             )
             if state.returncode == 0 and "bookmarks" in state.stdout:
-                step("Running the pipeline again: incremental from Meltano's stored bookmark")
-                print(f"    state: {state.stdout.strip()[-160:]}")
+                step("Running the pipeline again: incremental from Meltano's stored coverage")
+                print(f"    state: {describe_state(state.stdout)}")
             else:
                 step("Running the pipeline (first run: the configured period)")
             run_pipeline(env)

@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -231,12 +232,17 @@ class Client:
                 f"timed out (no complete response within request_timeout, "
                 f"{self.settings.request_timeout} s)"
             )
-        if _refused(exc):
-            parts = urlsplit(prepared.url or "")
-            setting = "api_url" if "/insights/" in parts.path else "timeline_api_url"
+        parts = urlsplit(prepared.url or "")
+        setting = "api_url" if "/insights/" in parts.path else "timeline_api_url"
+        if _caused_by(exc, ConnectionRefusedError):
             raise TapHTTPError(
                 f"Cannot connect to {parts.scheme}://{parts.netloc}: connection refused, nothing "
                 f"is listening there. Check {setting}."
+            )
+        if _caused_by(exc, socket.gaierror):
+            raise TapHTTPError(
+                f"Cannot find the host {parts.hostname} (name resolution failed). Check "
+                f"{setting} and the network."
             )
         return f"connection failed ({type(exc).__name__})"
 
@@ -284,21 +290,20 @@ def _forbidden_tweets(messages: list[str]) -> bool:
     return any(m.startswith("Forbidden to access tweets") for m in messages)
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether an exception chain is a refused TCP connection."""
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether an exception, or anything it wraps (urllib3 keeps the socket error in
+    ``reason`` or ``args``), is of ``kind``: no retry fixes a refused connection or an
+    unknown host."""
+    todo: list[object] = [exc]
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
             return True
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException) and _refused(arg):
-                return True
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException) and _refused(reason):
-            return True
-        current = current.__cause__ or current.__context__
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
     return False
 
 

@@ -20,6 +20,7 @@ import click
 from tap_twitter_engagement import redact
 from tap_twitter_engagement.errors import LOGGER_NAME
 from tap_twitter_engagement.inputs import read_config, read_state
+from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.plan import format_api_time
 from tap_twitter_engagement.streams import HistoricalEngagementStream
 from tap_twitter_engagement.tap import TapTwitterEngagement, one_line
@@ -43,10 +44,11 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     else:
         authors = {str(t.get("author_id")) for t in tap.run.tweet_metadata().values()}
     days = (period.end - period.start).total_seconds() / 86400
-    pace = tap.config.get("max_requests_per_minute")
+    pace = tap.settings.max_requests_per_minute
+    interval = tap.run.pacer.interval("historical")
     timing = (
-        f"{len(requests)} requests at {pace}/min: at least "
-        f"{math.ceil(max(0, len(requests) - 1) * 60 / pace)} s"
+        f"{len(requests)} requests at {pace}/min (paced at {SAFETY:.0%} of it): at least "
+        f"{math.ceil(max(0, len(requests) - 1) * interval)} s"
         if pace
         else "no max_requests_per_minute set: bound by latency and the API's own limit"
     )

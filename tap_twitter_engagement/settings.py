@@ -405,10 +405,11 @@ def schema_error(error: ValidationError) -> ConfigError:
     return ConfigError(setting, f"{where}{shown.strip()} {_describe(error)}".strip())
 
 
-def check(config: Mapping[str, Any], now: datetime) -> None:
+def check(config: Mapping[str, Any], now: datetime, *, credentials_required: bool = True) -> None:
     """Cross-setting checks, after the schema passed. Raises the first :class:`ConfigError`."""
     for name in REQUIRED_SECRETS:
-        if not str(config.get(name) or "").strip():
+        given = config.get(name) is not None
+        if (given or credentials_required) and not str(config.get(name) or "").strip():
             raise ConfigError(name, "is empty; set it (see README: Settings)")
     for name in SECRETS:
         value = config.get(name)

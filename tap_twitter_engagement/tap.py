@@ -90,9 +90,14 @@ class TapTwitterEngagement(Tap):
         state: PurePath | str | dict[str, Any] | None = None,
         parse_env_config: bool = False,
         validate_config: bool = True,
+        credentials_required: bool = True,
         **kwargs: Any,
     ) -> None:
-        """Read and check every input first, so that any mistake is one clear line."""
+        """Read and check every input first, so that any mistake is one clear line.
+
+        ``credentials_required=False`` is for discovery: the catalog depends on ``group_by``
+        and ``metrics_layout``, never on the credentials, so it works before they are set.
+        """
         schema = self.full_config_schema()
         if config is None or isinstance(config, dict):
             values = dict(config or {})
@@ -103,7 +108,9 @@ class TapTwitterEngagement(Tap):
             values.update(config_from_env(schema))
         redact.register(values.get(name) for name in SECRET_SETTINGS)
         if validate_config:
-            values = validated(values, schema, datetime.now(UTC))
+            values = validated(
+                values, schema, datetime.now(UTC), credentials_required=credentials_required
+            )
         self.settings = Settings.from_config(values)
         self.run = Run(self.settings, logging.getLogger(LOGGER_NAME))
         self.run.is_selected = lambda name: name in self.streams and self.streams[name].selected
@@ -121,6 +128,11 @@ class TapTwitterEngagement(Tap):
             validate_config=False,
             **kwargs,
         )
+
+    # Private, but the only way to stop the SDK validating a second time (with its own
+    # messages, and warnings for a discovery without credentials): ours ran in __init__.
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:  # noqa: ARG002
+        return []
 
     @classmethod
     def full_config_schema(cls) -> dict[str, Any]:
@@ -169,6 +181,21 @@ class TapTwitterEngagement(Tap):
         return ConfigInput(config=read_config(value, cls.full_config_schema()))
 
     @classmethod
+    def cb_discover(
+        cls,
+        ctx: click.Context,
+        param: click.Option,  # noqa: ARG003
+        value: bool,
+    ) -> None:
+        """``--discover``: the catalog, from the settings that shape it; no credentials needed."""
+        if not value:
+            return
+        config = ctx.params.get("config") or ConfigInput()
+        tap = cls(config=config.config, credentials_required=False, setup_mapper=False)
+        tap.run_discovery()
+        ctx.exit()
+
+    @classmethod
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -205,13 +232,19 @@ SECRET_SETTINGS += ("bearer_token",)
 
 
 def validated(
-    config: Mapping[str, Any], schema: Mapping[str, Any], now: datetime
+    config: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    now: datetime,
+    *,
+    credentials_required: bool = True,
 ) -> dict[str, Any]:
     """The config with schema defaults filled in, or the first problem as a ConfigError."""
     values = copy.deepcopy(dict(config))
+    if not credentials_required:
+        schema = {**schema, "required": []}
     for error in _VALIDATOR(schema).iter_errors(values):
         raise schema_error(error)
-    check(values, now)
+    check(values, now, credentials_required=credentials_required)
     return values
 
 

@@ -100,6 +100,16 @@ def run_sync_until_error(
     return parse_messages(buffer.getvalue().decode()), error
 
 
+def run_raw(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Singer message of one sync, in order, as JSON objects."""
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    with contextlib.redirect_stdout(wrapper):
+        TapTwitterEngagement(config=dict(config)).sync_all()
+        wrapper.flush()
+    return [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
+
+
 def catalog_selecting(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
     catalog = TapTwitterEngagement(config=dict(config), parse_env_config=False).catalog_dict
     for entry in catalog["streams"]:

@@ -278,6 +278,11 @@ def test_there_are_at_least_25_cases():
 @pytest.mark.parametrize(("name", "changes", "line"), CASES, ids=[c[0] for c in CASES])
 def test_bad_config_is_one_clear_line(outcomes, session_sandbox, name, changes, line, mode):
     result = outcomes[(name, mode)]
+    if mode == "--discover" and name.startswith("missing "):
+        # The catalog does not depend on the credentials: discovery works before they are set.
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["streams"]
+        return
     assert result.returncode == 1
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

@@ -49,7 +49,7 @@ def test_recent_mode_plan(sandbox, tmp_path):
     assert lines[4] == (
         "  requests: 9: 9 backfill (days never delivered), 0 incremental (lookback and new days)"
     )
-    assert lines[6] == "  time: 9 requests at 30/min: at least 16 s"
+    assert lines[6] == "  time: 9 requests at 30/min (paced at 95% of it): at least 17 s"
     assert lines[7:] == [
         "Other streams, if selected:",
         "  engagement_totals: 1 to 2 requests (tweets younger and older than 90 days are asked "

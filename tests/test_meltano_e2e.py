@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import psycopg
 import pytest
 
@@ -188,8 +190,9 @@ def test_meltano_run_into_postgres_twice_upserts_without_duplicates(
         days_back_to_start_from=40,
         lookback_days=3,
     )
+    # README's first recipe: host, port, user, password (any, the server trusts loopback)
     env["TARGET_POSTGRES_PORT"] = str(postgres)
-    env["TARGET_POSTGRES_PASSWORD"] = "unused-with-trust-auth"  # the target insists on one
+    env["TARGET_POSTGRES_PASSWORD"] = "any-password-with-trust-auth"
     today = midnight(datetime.now(UTC))
     expected = expected_records(
         sandbox, sandbox.model.owned_ids()[:12], METRICS, today - timedelta(days=40), today, DAILY
@@ -237,8 +240,10 @@ def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, pos
         "lookback_days": 3,
     }
     env = meltano_env(sandbox, tmp_path, tweet_ids=own[:5], **settings)
-    env["TARGET_POSTGRES_PORT"] = str(postgres)
-    env["TARGET_POSTGRES_PASSWORD"] = "unused-with-trust-auth"  # the target insists on one
+    # README's other recipe: the whole connection in one URL
+    env["TARGET_POSTGRES_SQLALCHEMY_URL"] = (
+        f"postgresql+psycopg://postgres:secret@127.0.0.1:{postgres}/postgres"
+    )
     env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = "added_ids"
     meltano_run(meltano, env, "target-postgres")
     env["TAP_TWITTER_ENGAGEMENT_TWEET_IDS"] = json.dumps(own[:8])
@@ -269,3 +274,171 @@ def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, pos
 
 def _day(days_back: int) -> str:
     return (midnight(datetime.now(UTC)) - timedelta(days=days_back)).strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------------------- the project
+
+
+def _plain_env(tmp: Path) -> dict[str, str]:
+    """A newcomer's shell: no environment chosen, no credentials, no sandbox."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TAP_TWITTER_ENGAGEMENT_", "MELTANO_ENVIRONMENT", "SANDBOX_URL"))
+    }
+    env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    env["MELTANO_DATABASE_URI"] = f"sqlite:///{tmp / 'meltano.db'}"
+    return env
+
+
+def _meltano(
+    meltano: str, env: dict[str, str], *args: str, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [meltano, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_selecting_streams_needs_no_credentials(meltano, tmp_path):
+    result = _meltano(
+        meltano, _plain_env(tmp_path), "select", "tap-twitter-engagement", "--list", "--all"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "[selected   ] historical_engagement.engagement_count" in result.stdout
+    assert "tweets.text" in result.stdout
+
+
+def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
+    result = _meltano(
+        meltano, _plain_env(tmp_path), "invoke", "--dump=config", "tap-twitter-engagement"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads(result.stdout)
+    assert config["api_url"] == "https://data-api.twitter.com"
+    assert config["number_of_tweets"] == 100
+    assert config["days_back_to_start_from"] == 28
+    demo = _meltano(
+        meltano,
+        {**_plain_env(tmp_path), "MELTANO_ENVIRONMENT": "demo"},
+        "invoke",
+        "--dump=config",
+        "tap-twitter-engagement",
+    )
+    assert json.loads(demo.stdout)["number_of_tweets"] == 50
+
+
+def test_the_plan_runs_through_meltano(meltano, sandbox, tmp_path):
+    env = meltano_env(sandbox, tmp_path, number_of_tweets=30, days_back_to_start_from=40)
+    result = _meltano(meltano, env, "invoke", "tap-twitter-engagement:plan")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "  tweets: 30 (recent mode); distinct authors (billed handles): 1" in result.stdout
+    assert "  requests: 4: 4 backfill (days never delivered), 0 incremental" in result.stdout
+    assert not sandbox.requests("insights/historical")
+
+
+def test_csv_runs_accumulate_one_file_each(meltano, sandbox, tmp_path):
+    env = meltano_env(
+        sandbox, tmp_path, number_of_tweets=4, engagement_types=METRICS, days_back_to_start_from=30
+    )
+    env["TARGET_CSV_OUTPUT_PATH"] = str(tmp_path / "csv")
+    meltano_run(meltano, env, "target-csv")
+    time.sleep(1.1)  # the file name has the second of the run; two runs, two names
+    meltano_run(meltano, env, "target-csv")
+    files = sorted((tmp_path / "csv").glob("historical_engagement-*.csv"))
+    assert len(files) == 2
+    rows = (
+        duckdb.connect()
+        .execute(f"""
+        select tweet_id::varchar, engagement_type, engagement_date::varchar, engagement_count
+        from (select *, row_number() over (partition by tweet_id, engagement_type,
+              engagement_date order by filename desc) rn
+              from read_csv_auto('{tmp_path}/csv/historical_engagement-*.csv', filename = true,
+                                 types = {{'tweet_id': 'VARCHAR'}}))
+        where rn = 1""")
+        .fetchall()
+    )
+    today = midnight(datetime.now(UTC))
+    expected = expected_records(
+        sandbox, sandbox.model.owned_ids()[:4], METRICS, today - timedelta(days=30), today, DAILY
+    )
+    landed = {
+        (("tweet_id", t), ("engagement_type", m), ("engagement_date", d)): c for t, m, d, c in rows
+    }
+    assert landed == by_key(expected)
+
+
+def test_the_extractor_can_be_added_from_its_hub_definition(meltano, tmp_path):
+    env = _plain_env(tmp_path)
+    init = _meltano(meltano, env, "init", "project", "--no-usage-stats", cwd=tmp_path)
+    assert init.returncode == 0, init.stderr[-3000:]
+    project = tmp_path / "project"
+    ref = ROOT / "plugins" / "extractors" / "tap-twitter-engagement.yml"
+    added = _meltano(
+        meltano,
+        env,
+        *["add", "extractor", "tap-twitter-engagement", "--from-ref", str(ref), "--no-install"],
+        cwd=project,
+    )
+    assert added.returncode == 0, added.stderr[-3000:]
+    listed = _meltano(
+        meltano, env, "config", "list", "tap-twitter-engagement", "--all", cwd=project
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "max_wait_seconds [env: TAP_TWITTER_ENGAGEMENT_MAX_WAIT_SECONDS] current value: 300" in (
+        listed.stdout
+    )
+
+
+def test_make_sandbox_env_file_points_the_demo_environment_at_it(meltano, tmp_path):
+    """README: `make sandbox`, then `source sandbox.env && meltano --environment demo ...`."""
+    env_file = tmp_path / "sandbox.env"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tap_twitter_engagement.sandbox.cli",
+            "--port",
+            "0",
+            "--env-out",
+            str(env_file),
+            "--rate-limit-per-second",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" on ")[-1].strip()
+        while "Press Ctrl+C" not in process.stdout.readline():
+            pass
+        env = {**_plain_env(tmp_path), "MELTANO": meltano}
+        shell = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'source {env_file} && "$MELTANO" --environment demo invoke --dump=config '
+                "tap-twitter-engagement",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert shell.returncode == 0, shell.stderr[-3000:]
+        config = json.loads(shell.stdout)
+        assert config["api_url"] == config["timeline_api_url"] == url
+        assert config["consumer_key"]  # the sandbox's, from the sourced file
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -40,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=42, help="seed of the account, tweets, counts, credentials")
     add("--tweets", type=int, default=120, help="number of tweets in the model (default 120)")
     add("--config-out", type=Path, help="also write a ready tap config (JSON) to this path")
+    add(
+        "--env-out",
+        type=Path,
+        help="also write shell `export` lines (SANDBOX_URL and the TAP_TWITTER_ENGAGEMENT_* "
+        "credentials) for Meltano's demo environment: `source` the file, then `meltano "
+        "--environment demo run ...`",
+    )
     add(
         "--rate-limit-per-minute",
         type=int,
@@ -152,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def env_lines(config: dict[str, str]) -> str:
+    """``export`` lines pointing Meltano's demo environment at this sandbox."""
+    names = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    lines = [f"export SANDBOX_URL={shlex.quote(config['api_url'])}"]
+    for name in names:
+        lines.append(f"export TAP_TWITTER_ENGAGEMENT_{name.upper()}={shlex.quote(config[name])}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     sandbox = Sandbox(
@@ -187,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     config = sandbox.tap_config()
     if args.config_out:
         args.config_out.write_text(json.dumps(config, indent=2) + "\n")
+    if args.env_out:
+        args.env_out.write_text(env_lines(config))
     user = sandbox.model.user
     lines = [
         f"Engagement API sandbox listening on {sandbox.base_url}",
@@ -201,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.config_out:
         lines.append(f"tap config written to {args.config_out}")
+    if args.env_out:
+        lines.append(
+            f"Meltano variables written to {args.env_out}: in another shell, `source "
+            f"{args.env_out}` then `meltano --environment demo run tap-twitter-engagement "
+            "target-jsonl`"
+        )
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
     stop = threading.Event()

@@ -219,6 +219,9 @@ class HistoricalEngagementStream(EngagementStream):
         )
         coverage = needs.base.copy()
         complete = ((date.min, last_complete_day(period.end)),)
+        # With BATCH messages a window's records may sit in a batch file not announced yet:
+        # the state then changes once, at the end, and the SDK writes it after the last batch.
+        batch_mode = self.get_batch_config(self.config) is not None
         aggregate = Aggregator(
             self.shape.group_by, settings.engagement_types if settings.wide else None
         )
@@ -244,16 +247,20 @@ class HistoricalEngagementStream(EngagementStream):
                         for metric in request.metrics:
                             need = needs.days.get((tweet_id, metric), ())
                             coverage.add(tweet_id, metric, intersect(need, window))
-                    self._write_coverage(context, coverage)
+                    if not batch_mode:
+                        self._write_coverage(context, coverage)
                 in_window = []
         progress.finish()
         bounds = {"period_start": period.start, "period_end": period.end}
         yield from aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
         if self.shape.incremental:
-            self._write_coverage(context, coverage)
+            self._write_coverage(context, coverage, emit=not batch_mode)
 
-    def _write_coverage(self, context: Context | None, coverage: Coverage) -> None:
-        """Emit STATE holding what has been delivered (only after its records were written)."""
+    def _write_coverage(
+        self, context: Context | None, coverage: Coverage, *, emit: bool = True
+    ) -> None:
+        """Emit STATE holding what has been delivered (only after its records were written);
+        ``emit=False`` only updates the state, for the SDK to write after the last batch."""
         state = self.get_context_state(context)
         encoded = coverage.encode()
         if state.get("coverage") == encoded and state.get("replication_key") == (
@@ -267,7 +274,8 @@ class HistoricalEngagementStream(EngagementStream):
             state.pop("replication_key_value", None)
         else:
             state["replication_key_value"] = last.isoformat()
-        self.finalize_state_progress_markers(state)
+        if emit:
+            self.finalize_state_progress_markers(state)
 
     def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
         """The canonical grouping of each successful response for one planned request, with

@@ -1,0 +1,97 @@
+"""The extractor's Meltano plugin definition, derived from the tap's own settings schema.
+
+``meltano.yml`` and the Hub-style definition in ``plugins/extractors/`` declare every setting
+with its kind, default, label and description; deriving them from ``CONFIG_SCHEMA`` (and the
+SDK's built-in settings) keeps the three in agreement, and a test compares them. Run
+``python -m tap_twitter_engagement.meltano_plugin`` to print the definition.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from tap_twitter_engagement.tap import TapTwitterEngagement
+
+#: Where the project lives; the Hub definition installs from it (README: Meltano).
+REPO_URL = "https://github.com/tap-twitter-engagement/tap-twitter-engagement"
+#: Settings groups Meltano checks before a run: the four credentials.
+SETTINGS_GROUPS = [["consumer_key", "consumer_secret", "access_token", "access_token_secret"]]
+
+
+def meltano_kind(prop: Mapping[str, Any]) -> str:
+    """Meltano's setting kind for a JSON schema property."""
+    kinds = prop.get("type", [])
+    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
+    if "enum" in prop:
+        return "options"
+    if prop.get("format") == "date":
+        return "date_iso8601"
+    for json_type, kind in (
+        ("boolean", "boolean"),
+        ("integer", "integer"),
+        ("number", "decimal"),
+        ("array", "array"),
+        ("object", "object"),
+    ):
+        if json_type in kinds:
+            return kind
+    return "object" if "anyOf" in prop or "oneOf" in prop else "string"
+
+
+def setting(name: str, prop: Mapping[str, Any]) -> dict[str, Any]:
+    """One Meltano setting: name, kind, label, description, default, sensitivity, options."""
+    out: dict[str, Any] = {
+        "name": name,
+        "kind": meltano_kind(prop),
+        "label": prop.get("title") or name.replace("_", " ").capitalize(),
+        "description": " ".join(str(prop.get("description", "")).split()),
+    }
+    if prop.get("secret"):
+        out["sensitive"] = True
+    if "default" in prop:
+        out["value"] = prop["default"]
+    if out["kind"] == "options":
+        out["options"] = [{"label": str(v), "value": v} for v in prop["enum"] if v is not None]
+    return out
+
+
+def settings() -> list[dict[str, Any]]:
+    """Every setting the tap takes, its own and the SDK's built-in ones, in schema order."""
+    schema = TapTwitterEngagement.full_config_schema()
+    return [setting(name, prop) for name, prop in schema["properties"].items()]
+
+
+def capabilities() -> list[str]:
+    """What ``--about`` reports."""
+    return [str(c) for c in TapTwitterEngagement.capabilities]
+
+
+def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
+    """The Hub-style extractor definition (for ``meltano add --from-ref``)."""
+    return {
+        "name": TapTwitterEngagement.name,
+        "namespace": "tap_twitter_engagement",
+        "variant": "tap-twitter-engagement",
+        "label": "X (Twitter) Engagement",
+        "description": "Tweet impressions and engagement metrics from the X (Twitter) "
+        "Enterprise Engagement API",
+        "logo_url": "/assets/logos/extractors/twitter.png",
+        "domain_url": "https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/engagement-api",
+        "repo": REPO_URL,
+        "docs": f"{REPO_URL}#readme",
+        "keywords": ["meltano_sdk", "api", "twitter", "x", "social_media"],
+        "maintenance_status": "active",
+        "pip_url": pip_url,
+        "executable": TapTwitterEngagement.name,
+        "capabilities": capabilities(),
+        "settings_group_validation": SETTINGS_GROUPS,
+        "settings": settings(),
+    }
+
+
+if __name__ == "__main__":
+    import yaml  # a development aid: PyYAML comes with the SDK's test tools and with Meltano
+
+    yaml.safe_dump(definition(), sys.stdout, sort_keys=False, width=100, allow_unicode=True)
