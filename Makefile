@@ -32,9 +32,9 @@ install: $(STAMP) $(MELTANO_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-test: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/ruff check .
+test: lint $(MELTANO_STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP) $(MELTANO_STAMP)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
 
@@ -203,11 +203,12 @@ class Coverage:
         for (tweet_id, metric), covered in self.spans.items():
             if covered:
                 by_days.setdefault(covered, {}).setdefault(tweet_id, set()).add(metric)
-        entries = []
+        entries: list[dict[str, Any]] = []
         for covered, tweets in by_days.items():
             by_metrics: dict[tuple[str, ...], list[str]] = {}
-            for tweet_id, metrics in tweets.items():
-                by_metrics.setdefault(tuple(sorted(metrics, key=_metric_rank)), []).append(tweet_id)
+            for tweet_id, metric_set in tweets.items():
+                ranked = tuple(sorted(metric_set, key=_metric_rank))
+                by_metrics.setdefault(ranked, []).append(tweet_id)
             for metrics, tweet_ids in by_metrics.items():
                 entries.append(
                     {
@@ -249,7 +250,7 @@ class Coverage:
         return coverage
 
 
-def _strings(value: Any) -> bool:
+def _strings(value: Any) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
 
 

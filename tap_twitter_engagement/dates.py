@@ -22,8 +22,19 @@ _HOUR = timedelta(hours=1)
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
-_DURATIONS = ("single_date", "date_range")
-_MODES = ("specific", "relative")
+#: Domo's Duration choices, and how each date is given. The settings schema takes its allowed
+#: values and defaults from here, so they are stated once.
+DURATIONS = ("single_date", "date_range")
+MODES = ("specific", "relative")
+DEFAULTS: dict[str, str | int] = {
+    "duration": "date_range",
+    "report_date_mode": "relative",
+    "days_back": 1,
+    "start_date_mode": "relative",
+    "days_back_to_start_from": 28,
+    "end_date_mode": "relative",
+    "days_back_to_end_at": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -79,16 +90,16 @@ def _setting(settings: Mapping[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def _choice(settings: Mapping[str, Any], key: str, default: str, allowed: tuple[str, ...]) -> str:
-    value = _setting(settings, key, default)
+def _choice(settings: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = _setting(settings, key, DEFAULTS[key])
     if value not in allowed:
         options = " or ".join(repr(a) for a in allowed)
         raise ConfigError(key, f"{value!r} is not a valid value; use {options}")
-    return value
+    return str(value)
 
 
-def _days_back(settings: Mapping[str, Any], key: str, default: int) -> int:
-    value = _setting(settings, key, default)
+def _days_back(settings: Mapping[str, Any], key: str) -> int:
+    value = _setting(settings, key, DEFAULTS[key])
     # bool is a subclass of int, but `true` days back is certainly a mistake.
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(
@@ -124,11 +135,10 @@ def _pick_day(
     mode_key: str,
     date_key: str,
     back_key: str,
-    back_default: int,
     today: date,
 ) -> tuple[date, str]:
     """Resolve one specific-or-relative day; also return the setting that decided it."""
-    mode = _choice(settings, mode_key, "relative", _MODES)
+    mode = _choice(settings, mode_key, MODES)
     if mode == "specific":
         raw = settings.get(date_key)
         if raw is None or raw == "":
@@ -145,7 +155,7 @@ def _pick_day(
                 "use a date on or before today",
             )
         return day, date_key
-    return today - timedelta(days=_days_back(settings, back_key, back_default)), back_key
+    return today - timedelta(days=_days_back(settings, back_key)), back_key
 
 
 def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) -> Period:
@@ -158,7 +168,7 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
     now = _utc(now)
     floor = _utc(floor)
     today = now.date()
-    duration = _choice(settings, "duration", "date_range", _DURATIONS)
+    duration = _choice(settings, "duration", DURATIONS)
 
     if duration == "single_date":
         first, start_key = _pick_day(
@@ -166,7 +176,6 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
             mode_key="report_date_mode",
             date_key="report_date",
             back_key="days_back",
-            back_default=1,
             today=today,
         )
         last, end_key = first, start_key
@@ -176,7 +185,6 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
             mode_key="end_date_mode",
             date_key="end_date",
             back_key="days_back_to_end_at",
-            back_default=1,
             today=today,
         )
         first, start_key = _pick_day(
@@ -184,7 +192,6 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
             mode_key="start_date_mode",
             date_key="start_date",
             back_key="days_back_to_start_from",
-            back_default=28,
             today=today,
         )
         if first > last:

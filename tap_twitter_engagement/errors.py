@@ -31,13 +31,13 @@ class ConfigError(TapError, ValueError):
     credential: the text ends up in logs and CI output.
     """
 
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(f"{setting}: {message}")
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{setting}: {reason}")
         self.setting = setting
-        self.message = message
+        self.reason = reason
 
     def __str__(self) -> str:
-        return f"{self.setting}: {self.message}"
+        return f"{self.setting}: {self.reason}"
 
     def format_message(self) -> str:
         return f"Invalid setting {self}"

@@ -45,6 +45,3 @@ PUBLIC_METRICS: tuple[str, ...] = (
     "quote_tweets",
     "video_views",
 )
-
-#: ``/totals`` metrics that are served only for tweets younger than 90 days.
-RECENT_ONLY_METRICS: tuple[str, ...] = ("impressions", "engagements")

@@ -8,7 +8,6 @@ without a server.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,9 +22,7 @@ __all__ = [
     "dedupe",
     "format_api_time",
     "period_days",
-    "plan",
     "plan_needs",
-    "windows",
 ]
 
 
@@ -43,34 +40,6 @@ def batches(tweet_ids: Sequence[str], size: int = MAX_IDS["historical"]) -> list
     if size < 1:
         raise ValueError(f"batch size must be at least 1, got {size}")
     return [tuple(tweet_ids[i : i + size]) for i in range(0, len(tweet_ids), size)]
-
-
-def _require_aware(dt: datetime) -> None:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"expected an aware datetime, got naive {dt!r}")
-
-
-def windows(
-    period_start: datetime, period_end: datetime, max_days: int = MAX_WINDOW_DAYS
-) -> list[tuple[datetime, datetime]]:
-    """Tile ``[period_start, period_end)`` with end-exclusive windows of at most ``max_days``.
-
-    Windows are full length from the start and only the last one is short. With a midnight
-    ``period_start`` every window boundary is a midnight too, so no UTC day spans two windows
-    and per-day rows never need merging across windows.
-    """
-    if max_days < 1:
-        raise ValueError(f"max_days must be at least 1, got {max_days}")
-    _require_aware(period_start)
-    _require_aware(period_end)
-    if period_start >= period_end:
-        return []
-    step = timedelta(days=max_days)
-    count = math.ceil((period_end - period_start) / step)
-    return [
-        (period_start + i * step, min(period_start + (i + 1) * step, period_end))
-        for i in range(count)
-    ]
 
 
 @dataclass(frozen=True)
@@ -187,27 +156,3 @@ def period_days(period_start: datetime, period_end: datetime) -> Days:
     """The UTC days a period touches, as a day set (the last may be partial)."""
     last = (period_end - timedelta(microseconds=1)).date()
     return ((period_start.date(), last),) if period_end > period_start else ()
-
-
-def plan(
-    tweet_ids: Sequence[str],
-    period_start: datetime,
-    period_end: datetime,
-    metrics: Sequence[str] = ("impressions",),
-    batch_size: int = MAX_IDS["historical"],
-    max_days: int = MAX_WINDOW_DAYS,
-) -> list[PlannedRequest]:
-    """All requests of a run without state: every tweet and metric over the whole period."""
-    _require_aware(period_start)
-    _require_aware(period_end)
-    wanted = period_days(period_start, period_end)
-    needs = {(t, m): wanted for t in tweet_ids for m in metrics} if wanted else {}
-    return plan_needs(
-        needs,
-        tweet_ids,
-        metrics,
-        period_start,
-        period_end,
-        batch_size=batch_size,
-        max_days=max_days,
-    )

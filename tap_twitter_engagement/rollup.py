@@ -9,7 +9,7 @@ every output grouping from those canonical rows here, with integer arithmetic on
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -169,11 +169,6 @@ def validate_group_by(group_by: Sequence[str]) -> tuple[str, ...]:
     return tuple(group_by)
 
 
-def key_columns(group_by: Sequence[str]) -> list[str]:
-    """Record columns of the output key, in ``group_by`` order."""
-    return [COLUMNS[g] for g in validate_group_by(group_by)]
-
-
 def needs_hours(group_by: Sequence[str]) -> bool:
     """Whether the tap must request the hourly canonical grain."""
     return "engagement.hour" in validate_group_by(group_by)
@@ -190,26 +185,22 @@ def streams_directly(group_by: Sequence[str]) -> bool:
     return "tweet.id" in g and "engagement.day" in g
 
 
+#: How each part of an output key is read from a canonical row.
+_PART = {
+    "tweet.id": lambda row: row.tweet_id,
+    "engagement.type": lambda row: row.engagement_type,
+    "engagement.day": lambda row: row.day,
+    "engagement.hour": lambda row: row.hour,
+}
+
+
 def row_key(row: CanonicalRow, group_by: Sequence[str]) -> tuple[Any, ...]:
-    """The output key of a canonical row, in ``group_by`` order."""
-    key: list[Any] = []
-    for g in group_by:
-        if g == "tweet.id":
-            key.append(row.tweet_id)
-        elif g == "engagement.type":
-            key.append(row.engagement_type)
-        elif g == "engagement.day":
-            key.append(row.day)
-        elif g == "engagement.hour":
-            if row.hour is None:
-                raise ValueError("group_by has engagement.hour but the row is daily")
-            key.append(row.hour)
-        else:
-            raise ValueError(f"unsupported group_by value {g!r}")
-    return tuple(key)
+    """The output key of a canonical row, in ``group_by`` order (a validated ``group_by``,
+    hourly rows when it holds ``engagement.hour``)."""
+    return tuple(_PART[g](row) for g in group_by)
 
 
-_ORDER_BY_KIND = {
+_ORDER_BY_KIND: dict[str, Callable[[Any], Any]] = {
     "tweet.id": _tweet_order,
     "engagement.type": _metric_order,
     "engagement.day": lambda day: day,
@@ -217,9 +208,13 @@ _ORDER_BY_KIND = {
 }
 
 
-def _key_order(group_by: Sequence[str]) -> Any:
+def _key_order(group_by: Sequence[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     orders = [_ORDER_BY_KIND[g] for g in group_by]
-    return lambda key: tuple(order(part) for order, part in zip(orders, key, strict=True))
+
+    def order_of(key: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(order(part) for order, part in zip(orders, key, strict=True))
+
+    return order_of
 
 
 def to_record(row_key: tuple[Any, ...], columns: Sequence[str], count: int) -> Record:
@@ -249,9 +244,6 @@ class Rollup:
         for row in rows:
             key = row_key(row, self.group_by)
             sums[key] = sums.get(key, 0) + row.count
-
-    def __len__(self) -> int:
-        return len(self._sums)
 
     def records(self) -> Iterator[Record]:
         """Records in key order (tweets numerically, metrics in table order, time ascending)."""
@@ -327,7 +319,8 @@ def widen(records: Iterable[Record], metrics: Sequence[str]) -> list[Record]:
         key = tuple((k, v) for k, v in record.items() if k not in ("engagement_type", COUNT_COLUMN))
         row = rows.get(key)
         if row is None:
-            row = rows[key] = {**dict(key), **dict.fromkeys(metrics)}  # type: ignore[arg-type]
+            row = rows[key] = dict(key)
+            row.update(dict.fromkeys(metrics))  # type: ignore[arg-type] # None: not served
         row[str(record["engagement_type"])] = record[COUNT_COLUMN]
     return list(rows.values())
 
@@ -383,7 +376,8 @@ class Aggregator:
                 records = (
                     r
                     for r in records
-                    if r["engagement_date"] in keep.get((r["tweet_id"], r["engagement_type"]), ())  # type: ignore[call-overload]
+                    if r["engagement_date"]
+                    in keep.get((str(r["tweet_id"]), str(r["engagement_type"])), ())
                 )
             out = list(records)
             self.rows += len(out)

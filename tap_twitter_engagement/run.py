@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_twitter_engagement import selection
 from tap_twitter_engagement.client import Client
 from tap_twitter_engagement.pacing import Pacer
+from tap_twitter_engagement.selection import Selection, lookup, manual, recent
 from tap_twitter_engagement.settings import Settings
 
 
@@ -118,19 +118,19 @@ class Run:
         self.skips = SkipLedger(logger)
         #: Whether a stream is selected in this run (set by the tap, which knows the catalog).
         self.is_selected: Callable[[str], bool] = lambda _name: False
-        self._selection: selection.Selection | None = None
+        self._selection: Selection | None = None
         self._metadata: dict[str, Mapping[str, Any]] | None = None
         self._lock = threading.Lock()
 
-    def selection(self) -> selection.Selection:
+    def selection(self) -> Selection:
         """The tweets to query, resolved once per run and shared by every stream."""
         with self._lock:
             if self._selection is None:
                 settings = self.settings
                 if settings.tweet_selection == "manual":
-                    self._selection = selection.manual(settings.tweet_ids)
+                    self._selection = manual(settings.tweet_ids)
                 else:
-                    self._selection = selection.recent(
+                    self._selection = recent(
                         self.client.get,
                         settings.timeline_api_url,
                         settings.number_of_tweets,
@@ -153,7 +153,7 @@ class Run:
                 if chosen.tweets is not None:
                     self._metadata = dict(chosen.tweets)
                 else:
-                    found, errors = selection.lookup(
+                    found, errors = lookup(
                         self.client.get, self.settings.timeline_api_url, chosen.tweet_ids
                     )
                     for error in errors:

@@ -30,7 +30,8 @@ class Selection:
 
 def authenticated_user(get_json: GetJson, timeline_api_url: str) -> Mapping[str, Any]:
     """``GET /2/users/me``: the owner of the access token, whose tweets recent mode lists."""
-    return get_json(f"{timeline_api_url}/2/users/me", {})["data"]
+    user: Mapping[str, Any] = get_json(f"{timeline_api_url}/2/users/me", {})["data"]
+    return user
 
 
 def iter_timeline(

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from tap_twitter_engagement.dates import history_floor, resolve_period
+from tap_twitter_engagement.dates import DEFAULTS as DATE_DEFAULTS
+from tap_twitter_engagement.dates import DURATIONS, MODES, history_floor, resolve_period
 from tap_twitter_engagement.errors import ConfigError
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
@@ -31,33 +32,32 @@ _URL_SETTINGS = {
     "api_url": "https://data-api.twitter.com",
     "timeline_api_url": "https://api.twitter.com",
 }
-MODES = ["specific", "relative"]
 
 
-def _mode(name: str, what: str) -> th.Property:
+def _mode(name: str, what: str) -> th.Property[Any]:
     return th.Property(
         name,
         th.StringType,
-        default="relative",
-        allowed_values=MODES,
+        default=DATE_DEFAULTS[name],
+        allowed_values=list(MODES),
         title=f"{what} mode",
         description=f"`specific`: a calendar date; `relative`: N days back from "
         f"today (UTC). Domo: {what}.",
     )
 
 
-def _days_back(name: str, default: int, what: str) -> th.Property:
+def _days_back(name: str, what: str) -> th.Property[Any]:
     return th.Property(
         name,
         th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
-        default=default,
+        default=DATE_DEFAULTS[name],
         title=what,
         description=f"{what}, in days before today (UTC): 0 = today, "
         "1 = yesterday. Used when the mode is `relative`.",
     )
 
 
-def _date(name: str, what: str) -> th.Property:
+def _date(name: str, what: str) -> th.Property[Any]:
     return th.Property(
         name,
         th.DateType,
@@ -178,21 +178,21 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "duration",
         th.StringType,
-        default="date_range",
-        allowed_values=["single_date", "date_range"],
+        default=DATE_DEFAULTS["duration"],
+        allowed_values=list(DURATIONS),
         title="Duration",
         description="`single_date` (one day) or `date_range` (start day through end day, "
         "both included). Domo: Duration.",
     ),
     _mode("report_date_mode", "Report date"),
     _date("report_date", "Report date"),
-    _days_back("days_back", 1, "Days back (single date)"),
+    _days_back("days_back", "Days back (single date)"),
     _mode("start_date_mode", "Start date"),
     _date("start_date", "Start date"),
-    _days_back("days_back_to_start_from", 28, "Days back to start from"),
+    _days_back("days_back_to_start_from", "Days back to start from"),
     _mode("end_date_mode", "End date"),
     _date("end_date", "End date"),
-    _days_back("days_back_to_end_at", 1, "Days back to end at"),
+    _days_back("days_back_to_end_at", "Days back to end at"),
     th.Property(
         "lookback_days",
         th.IntegerType(minimum=0, maximum=365),
@@ -340,7 +340,7 @@ _VALUE_FREE = {"required", "dependentRequired", "additionalProperties", "const",
 
 def _describe(error: ValidationError) -> str:
     """A value-free sentence for a jsonschema error, with what to do."""
-    keyword, expected = error.validator, error.validator_value
+    keyword, expected = error.validator, cast("Any", error.validator_value)
     if keyword == "type":
         kinds = [k for k in (expected if isinstance(expected, list) else [expected]) if k != "null"]
         return f"must be {' or '.join(kinds)}; fix the value's type"

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -115,11 +115,11 @@ class TapTwitterEngagement(Tap):
         self.run = Run(self.settings, logging.getLogger(LOGGER_NAME))
         self.run.is_selected = lambda name: name in self.streams and self.streams[name].selected
         if isinstance(catalog, str | PurePath):
-            catalog = read_catalog(catalog)
+            catalog = read_catalog(Path(catalog))
         elif isinstance(catalog, dict):
             catalog = check_catalog(catalog)
         if isinstance(state, str | PurePath):
-            state = read_state(state)
+            state = read_state(Path(state))
         super().__init__(
             config=values,
             catalog=catalog,
@@ -171,12 +171,12 @@ class TapTwitterEngagement(Tap):
 
     # ------------------------------------------------------------------ command line
     @classmethod
-    def cb_config(
+    def cb_config(  # type: ignore[override] # our ConfigInput, with ENV read already
         cls,
         ctx: click.Context,  # noqa: ARG003
         param: click.Option,  # noqa: ARG003
         value: tuple[str, ...],
-    ) -> ConfigInput:  # type: ignore[override]
+    ) -> ConfigInput:
         """``--config`` files and ``ENV``, read with one clear line per mistake."""
         return ConfigInput(config=read_config(value, cls.full_config_schema()))
 
@@ -227,8 +227,13 @@ class TapTwitterEngagement(Tap):
         return command
 
 
-SECRET_SETTINGS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
-SECRET_SETTINGS += ("bearer_token",)
+SECRET_SETTINGS = (
+    "consumer_key",
+    "consumer_secret",
+    "access_token",
+    "access_token_secret",
+    "bearer_token",
+)
 
 
 def validated(

@@ -1,4 +1,5 @@
-"""One sandbox for the whole session; tests that change its faults get it reset afterwards."""
+"""One sandbox for the whole session, started by the first test that asks for it; tests that
+change its faults get it reset afterwards. Every test's output is scanned for credentials."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ def session_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture(autouse=True)
 def no_credential_in_output(
-    session_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> Iterator[None]:
-    """Whatever a test made the code print or log must not contain a sandbox credential."""
+    """Whatever a test made the code print or log must not contain a credential of any
+    sandbox started so far (or any other value a test declared secret). Tests that need no
+    sandbox do not start one."""
     yield
     captured = capsys.readouterr()
     logged = [r.getMessage() for phase in ("setup", "call") for r in caplog.get_records(phase)]

@@ -395,7 +395,7 @@ def _nest(leaves: Sequence[Leaf], group_by: Sequence[str], behaviour: Behaviour)
     index = {"tweet.id": 0, "engagement.type": 1, "engagement.day": 2, "engagement.hour": 3}
     path = [index[level] for level in levels]
     inner, last = path[:-1], path[-1]
-    root: dict[str, Any] = {}
+    root: dict[Any, Any] = {}
     for leaf in leaves:
         parts = (leaf[0], leaf[1], leaf[2], _HOUR_KEYS[leaf[3]] if leaf[3] is not None else None)
         node = root

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -202,7 +202,6 @@ class SandboxModel:
         )
         self.tweets = self._generate(rng)
         self._by_id = {tweet.id: tweet for tweet in self.tweets}
-        self._rank = {tweet.id: index for index, tweet in enumerate(self.tweets)}
 
     # ------------------------------------------------------------------ tweets
     def _generate(self, rng: random.Random) -> list[Tweet]:
@@ -296,7 +295,7 @@ class SandboxModel:
     def ids_of_kind(self, kind: str) -> list[str]:
         """Ids by special kind: deleted, protected, other_author, video, retweet, reply, old."""
         anchor = self.anchor or datetime.now(UTC)
-        checks = {
+        checks: dict[str, Callable[[Tweet], bool]] = {
             "deleted": lambda t: t.deleted,
             "protected": lambda t: t.protected,
             "other_author": lambda t: t.author_id == self.other_user.id,
@@ -460,7 +459,7 @@ class SandboxModel:
                     )
                 )
                 for day, hour, count in counts:
-                    parts = {
+                    parts: dict[str, str | int] = {
                         "tweet.id": tweet_id,
                         "engagement.type": metric,
                         "engagement.day": day.isoformat(),

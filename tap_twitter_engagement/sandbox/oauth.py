@@ -29,7 +29,7 @@ _ALPHANUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 def _token(seed: int, label: str, length: int) -> str:
     """A deterministic alphanumeric credential, so a restarted sandbox accepts the same config."""
-    out = []
+    out: list[str] = []
     counter = 0
     while len(out) < length:
         digest = hashlib.sha256(f"{seed}:{label}:{counter}".encode()).digest()
@@ -85,7 +85,7 @@ class AuthError(Exception):
         self.reason = reason
 
 
-class _Validator(RequestValidator):
+class _Validator(RequestValidator):  # type: ignore[misc] # oauthlib has no type hints
     """In-memory stores for one consumer app, its access tokens and the PIN flow's tokens."""
 
     enforce_ssl = False  # the sandbox serves plain HTTP on loopback

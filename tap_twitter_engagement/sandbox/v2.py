@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -117,10 +118,11 @@ def _timeline(
         user_id, exclude_retweets="retweets" in exclude, exclude_replies="replies" in exclude
     )
     tweets = tweets[: TIMELINE_CAP_WITHOUT_REPLIES if "replies" in exclude else TIMELINE_CAP]
-    for name, keep in (
+    bounds: tuple[tuple[str, Callable[[Tweet, datetime], bool]], ...] = (
         ("start_time", lambda t, m: t.created_at >= m),
         ("end_time", lambda t, m: t.created_at < m),
-    ):
+    )
+    for name, keep in bounds:
         if name in params:
             try:
                 moment = datetime.fromisoformat(params[name].replace("Z", "+00:00"))

@@ -52,11 +52,13 @@ if TYPE_CHECKING:
     from tap_twitter_engagement.run import Run
     from tap_twitter_engagement.settings import Settings
 
-_COLUMN_TYPES = {
+_COLUMN_TYPES: dict[str, Any] = {
     "tweet_id": th.StringType,
     "engagement_type": th.StringType,
     "engagement_date": th.DateType,
     "engagement_hour": th.IntegerType(minimum=0, maximum=23),
+    "period_start": th.DateTimeType,
+    "period_end": th.DateTimeType,
 }
 _DESCRIPTIONS = {
     "tweet_id": "Tweet (post) id.",
@@ -76,11 +78,8 @@ def historical_schema(
     keys = [COLUMNS[g] for g in group_by if not (wide_metrics and g == "engagement.type")]
     if "engagement.day" not in group_by:
         keys += ["period_start", "period_end"]
-    properties = [
-        th.Property(
-            k, _COLUMN_TYPES.get(k, th.DateTimeType), required=True, description=_DESCRIPTIONS[k]
-        )
-        for k in keys
+    properties: list[th.Property[Any]] = [
+        th.Property(k, _COLUMN_TYPES[k], required=True, description=_DESCRIPTIONS[k]) for k in keys
     ]
     if wide_metrics:
         properties += [
@@ -121,7 +120,7 @@ class RunPlan(NamedTuple):
     period: Period
     tweet_ids: tuple[str, ...]
     needs: Needs
-    requests: list[PlannedRequest]
+    planned: list[PlannedRequest]
 
 
 class HistoricalEngagementStream(EngagementStream):
@@ -194,7 +193,7 @@ class HistoricalEngagementStream(EngagementStream):
         period = self.period(now)
         tweet_ids = self.run.selection().tweet_ids
         needs = self.needs(period, tweet_ids, context, now)
-        requests = plan_needs(
+        planned = plan_needs(
             needs.days,
             tweet_ids,
             self.run.settings.engagement_types,
@@ -202,17 +201,17 @@ class HistoricalEngagementStream(EngagementStream):
             period.end,
             needs.incremental,
         )
-        return RunPlan(period, tuple(tweet_ids), needs, requests)
+        return RunPlan(period, tuple(tweet_ids), needs, planned)
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         settings = self.run.settings
-        period, tweet_ids, needs, requests = self.run_plan(datetime.now(UTC), context)
-        backfill = sum(r.backfill for r in requests)
+        period, tweet_ids, needs, planned = self.run_plan(datetime.now(UTC), context)
+        backfill = sum(r.backfill for r in planned)
         self.logger.info(
             "Planned %d requests (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
-            len(requests),
+            len(planned),
             backfill,
-            len(requests) - backfill,
+            len(planned) - backfill,
             len(tweet_ids),
             format_api_time(period.start),
             format_api_time(period.end),
@@ -225,12 +224,12 @@ class HistoricalEngagementStream(EngagementStream):
         aggregate = Aggregator(
             self.shape.group_by, settings.engagement_types if settings.wide else None
         )
-        progress = Progress(self.logger, len(requests))
+        progress = Progress(self.logger, len(planned))
         in_window: list[str] = []
         # Responses come back in plan order whatever the concurrency, so records and STATE are
         # the same as a sequential run's; a window's STATE follows its last response's records.
         fetched = ordered_concurrent(
-            lambda r: (r, list(self._fetch(r))), requests, settings.max_concurrent_requests
+            lambda r: (r, list(self._fetch(r))), planned, settings.max_concurrent_requests
         )
         for request, responses in fetched:
             keep = _day_filter(request, needs.days)

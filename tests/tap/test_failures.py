@@ -34,7 +34,7 @@ from tests.helpers import (
 )
 from tests.hostile import closed_port_url, trickling_server
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = datetime.now(UTC).date()
 #: A hang is anything past this; every case here ends in a few seconds.
 BOUND = 60
@@ -42,7 +42,7 @@ PATHS = {
     "sync": ["-m", "tap_twitter_engagement"],
     "--discover": ["-m", "tap_twitter_engagement", "--discover"],
     "--test": ["-m", "tap_twitter_engagement", "--test"],
-    "plan": ["-m", "tap_twitter_engagement.dry_run"],
+    "plan": ["-m", "tap_twitter_engagement.commands.plan"],
 }
 STATE_FIX = (
     "Fix the state file, or clear it (for Meltano: `meltano state clear <state id>`) to read "

@@ -26,7 +26,7 @@ def utc(*args: int) -> datetime:
 def test_config_error_carries_setting_and_message() -> None:
     err = ConfigError("start_date", "2026-13-01 is not a date; use YYYY-MM-DD")
     assert err.setting == "start_date"
-    assert err.message == "2026-13-01 is not a date; use YYYY-MM-DD"
+    assert err.reason == "2026-13-01 is not a date; use YYYY-MM-DD"
     assert str(err) == "start_date: 2026-13-01 is not a date; use YYYY-MM-DD"
     assert isinstance(err, ValueError)
 

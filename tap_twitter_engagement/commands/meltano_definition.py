@@ -3,7 +3,7 @@
 ``meltano.yml`` and the Hub-style definition in ``plugins/extractors/`` declare every setting
 with its kind, default, label and description; deriving them from ``CONFIG_SCHEMA`` (and the
 SDK's built-in settings) keeps the three in agreement, and a test compares them. Run
-``python -m tap_twitter_engagement.meltano_plugin`` to print the definition.
+``python -m tap_twitter_engagement.commands.meltano_definition`` to print the definition.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from tests.helpers import (
 )
 
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAST = {"retry_wait_seconds": 0.01, "rate_limit_wait_seconds": 0.2}
 
 

@@ -12,12 +12,19 @@ import argparse
 import logging
 import math
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from tap_twitter_engagement import redact
+from tap_twitter_engagement.api import (
+    LOOKUP_MAX_IDS,
+    MAX_IDS,
+    MAX_WINDOW_DAYS,
+    TOTALS_RECENT_DAYS,
+)
 from tap_twitter_engagement.errors import LOGGER_NAME
 from tap_twitter_engagement.inputs import read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
@@ -30,25 +37,26 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     stream = tap.streams["historical_engagement"]
     if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
         raise TypeError(type(stream))
+    settings = tap.settings
     chosen = tap.run.selection()
-    period, tweet_ids, _, requests = stream.run_plan(now, None)
+    period, tweet_ids, _, planned = stream.run_plan(now, None)
     in_window: dict[int, set[str]] = {}
-    for request in requests:
+    for request in planned:
         in_window.setdefault(request.window_index, set()).update(request.tweet_ids)
     groups = len({frozenset(ids) for ids in in_window.values()})
     windows = len(in_window)
-    backfill = sum(r.backfill for r in requests)
-    mode = tap.config.get("tweet_selection", "recent")
+    backfill = sum(r.backfill for r in planned)
+    mode = settings.tweet_selection
     if mode == "recent":
         authors = {chosen.user_id} if chosen.tweet_ids else set()
     else:
         authors = {str(t.get("author_id")) for t in tap.run.tweet_metadata().values()}
     days = (period.end - period.start).total_seconds() / 86400
-    pace = tap.settings.max_requests_per_minute
+    pace = settings.max_requests_per_minute
     interval = tap.run.pacer.interval("historical")
     timing = (
-        f"{len(requests)} requests at {pace}/min (paced at {SAFETY:.0%} of it): at least "
-        f"{math.ceil(max(0, len(requests) - 1) * interval)} s"
+        f"{len(planned)} requests at {pace}/min (paced at {SAFETY:.0%} of it): at least "
+        f"{math.ceil(max(0, len(planned) - 1) * interval)} s"
         if pace
         else "no max_requests_per_minute set: bound by latency and the API's own limit"
     )
@@ -58,20 +66,24 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
         f"{len(authors)}",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
-        f"  groups of tweets that need the same days: {groups}; their windows of <= 28 days: "
-        f"{windows}; batches of <= 25 ids per window",
-        f"  requests: {len(requests)}: {backfill} backfill (days never delivered), "
-        f"{len(requests) - backfill} incremental (lookback and new days)",
-        f"  metrics: {len(tap.config['engagement_types'])}; group_by: "
-        f"{', '.join(tap.config.get('group_by') or [])}",
+        f"  groups of tweets that need the same days: {groups}; their windows of <= "
+        f"{MAX_WINDOW_DAYS} days: {windows}; batches of <= {MAX_IDS['historical']} ids per window",
+        f"  requests: {len(planned)}: {backfill} backfill (days never delivered), "
+        f"{len(planned) - backfill} incremental (lookback and new days)",
+        f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",
         f"  time: {timing}",
         "Other streams, if selected:",
-        f"  engagement_totals: {math.ceil(len(chosen.tweet_ids) / 250)} to "
-        f"{2 * math.ceil(len(chosen.tweet_ids) / 250)} requests (tweets younger and older than "
-        "90 days are asked apart)",
-        f"  engagement_28hr: {math.ceil(len(chosen.tweet_ids) / 25)} requests",
-        f"  tweets: {0 if mode == 'recent' else math.ceil(len(chosen.tweet_ids) / 100)} v2 lookups",
+        f"  engagement_totals: {_calls(chosen.tweet_ids, MAX_IDS['totals'])} to "
+        f"{2 * _calls(chosen.tweet_ids, MAX_IDS['totals'])} requests (tweets younger and older "
+        f"than {TOTALS_RECENT_DAYS} days are asked apart)",
+        f"  engagement_28hr: {_calls(chosen.tweet_ids, MAX_IDS['28hr'])} requests",
+        f"  tweets: {0 if mode == 'recent' else _calls(chosen.tweet_ids, LOOKUP_MAX_IDS)} v2 "
+        "lookups",
     ]
+
+
+def _calls(ids: Sequence[str], per_call: int) -> int:
+    return math.ceil(len(ids) / per_call)
 
 
 def main(argv: list[str] | None = None) -> int:

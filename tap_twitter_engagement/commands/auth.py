@@ -198,7 +198,10 @@ def _pin_flow(key: str, secret: str, given_url: str, base: str) -> dict[str, str
                 "the PIN is empty; run the command again and enter the PIN shown after authorizing"
             )
         endpoint = f"{base}/oauth/access_token"
-        return session.fetch_access_token(endpoint, verifier=pin, timeout=TIMEOUT_SECONDS)
+        token: dict[str, str] = session.fetch_access_token(
+            endpoint, verifier=pin, timeout=TIMEOUT_SECONDS
+        )
+        return token
     except TokenRequestDenied as exc:
         raise UsageError(
             f"X refused the request ({exc.status_code}); check the consumer key and "
@@ -456,20 +459,26 @@ class _EnvPiece:
     unterminated: bool = False
 
 
+def _match(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where a pattern that matches the empty string ends at ``pos``."""
+    found = pattern.match(text, pos)
+    return pos if found is None else found.end()  # each of them matches the empty string
+
+
 def _env_pieces(text: str) -> Iterator[_EnvPiece]:
     """Cut .env text into pieces that join back into it; a binding's piece names its key."""
     pos = 0
     while pos < len(text):
         start = pos
-        pos = _ENV_LEAD.match(text, pos).end()
+        pos = _match(_ENV_LEAD, text, pos)
         if pos > start:
             yield _EnvPiece(text[start:pos], start)
             continue
-        pos = _ENV_EXPORT.match(text, pos).end()
+        pos = _match(_ENV_EXPORT, text, pos)
         exported = pos > start
         name, pos, unterminated = _env_binding(text, pos)
         if name is None:  # a comment, or a line the reader skips from ``pos`` to its end
-            pos = _ENV_REST.match(text, pos).end()
+            pos = _match(_ENV_REST, text, pos)
         yield _EnvPiece(text[start:pos], start, name, exported, unterminated)
 
 

@@ -16,9 +16,7 @@ from tap_twitter_engagement.plan import (
     dedupe,
     format_api_time,
     period_days,
-    plan,
     plan_needs,
-    windows,
 )
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -63,7 +61,26 @@ def test_batches_rejects_size_below_one(size: int) -> None:
         batches(["a"], size=size)
 
 
-# --- windows -------------------------------------------------------------------------------------
+# --- a run without state: every tweet over the whole period ---------------------------------------
+
+
+def plan(
+    tweet_ids: list[str],
+    start: datetime,
+    end: datetime,
+    batch_size: int = 25,
+    max_days: int = 28,
+) -> list[PlannedRequest]:
+    """The plan of a run without state: every id, one metric, every day of the period."""
+    wanted = period_days(start, end)
+    needs = {(t, "impressions"): wanted for t in tweet_ids} if wanted else {}
+    return plan_needs(
+        needs, tweet_ids, ["impressions"], start, end, batch_size=batch_size, max_days=max_days
+    )
+
+
+def spans(requests: list[PlannedRequest]) -> list[tuple[datetime, datetime]]:
+    return list(dict.fromkeys((r.start, r.end) for r in requests))
 
 
 @pytest.mark.parametrize(
@@ -78,13 +95,12 @@ def test_batches_rejects_size_below_one(size: int) -> None:
 )
 def test_windows_day_edges(days: int, lengths_in_days: list[int]) -> None:
     end = START + days * DAY
-    result = windows(START, end)
+    result = spans(plan(ids(1), START, end))
     assert [(e - s) / DAY for s, e in result] == lengths_in_days
     assert result[0][0] == START
     assert result[-1][1] == end
     for (_, prev_end), (next_start, _) in itertools.pairwise(result):
         assert prev_end == next_start
-    assert sum(((e - s) for s, e in result), timedelta()) == end - START
     assert all(e - s <= MAX for s, e in result)
     # Every boundary is a midnight, so no UTC day spans two windows.
     assert all(s.hour == 0 and e.hour == 0 for s, e in result)
@@ -92,39 +108,27 @@ def test_windows_day_edges(days: int, lengths_in_days: list[int]) -> None:
 
 def test_windows_stop_at_a_partial_last_hour() -> None:
     end = START + 28 * DAY + timedelta(hours=13)
-    assert windows(START, end) == [(START, START + MAX), (START + MAX, end)]
+    assert spans(plan(ids(1), START, end)) == [(START, START + MAX), (START + MAX, end)]
 
 
 def test_windows_shorter_than_a_day() -> None:
     end = START + timedelta(hours=13)
-    assert windows(START, end) == [(START, end)]
-
-
-def test_windows_keep_a_non_midnight_start() -> None:
-    start = START + timedelta(hours=5)
-    end = start + 30 * DAY
-    assert windows(start, end, max_days=10) == [
-        (start, start + 10 * DAY),
-        (start + 10 * DAY, start + 20 * DAY),
-        (start + 20 * DAY, end),
-    ]
+    assert spans(plan(ids(1), START, end)) == [(START, end)]
 
 
 def test_windows_max_days() -> None:
-    assert len(windows(START, START + 28 * DAY, max_days=27)) == 2
-    assert len(windows(START, START + 3 * DAY, max_days=1)) == 3
+    assert len(spans(plan(ids(1), START, START + 28 * DAY, max_days=27))) == 2
+    assert len(spans(plan(ids(1), START, START + 3 * DAY, max_days=1))) == 3
 
 
-@pytest.mark.parametrize("end", [START, START - DAY])
-def test_windows_empty_period(end: datetime) -> None:
-    assert windows(START, end) == []
+def test_an_empty_period_plans_nothing() -> None:
+    assert plan(ids(3), START, START) == []
+    assert plan(ids(3), START, START - DAY) == []
 
 
-def test_windows_reject_bad_input() -> None:
+def test_day_windows_reject_bad_input() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        windows(START, START + DAY, max_days=0)
-    with pytest.raises(ValueError, match="naive"):
-        windows(datetime(2026, 1, 1), START + DAY)
+        day_windows(((START.date(), START.date()),), max_days=0)
 
 
 # --- plan ----------------------------------------------------------------------------------------

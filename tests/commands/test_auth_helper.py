@@ -27,9 +27,9 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
-from tap_twitter_engagement import auth
+from tap_twitter_engagement.commands import auth
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = auth.ENV_NAMES["access_token"]
 SECRET = auth.ENV_NAMES["access_token_secret"]
 PROMPT = "2. Enter the PIN shown after authorizing: "
@@ -40,7 +40,7 @@ def _command(sandbox, *args: str, oauth_url: str | None = None) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "tap_twitter_engagement.auth",
+        "tap_twitter_engagement.commands.auth",
         "--consumer-key",
         c.consumer_key,
         "--consumer-secret",

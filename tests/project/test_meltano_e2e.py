@@ -21,7 +21,7 @@ import pytest
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tests.helpers import by_key, expected_records, midnight
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 METRICS = ["impressions", "engagements", "favorites", "url_clicks"]
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = datetime.now(UTC).date()
 ALL_METRICS = (
     "impressions, engagements, favorites, retweets, replies, video_views, media_views, "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.helpers import run_sync
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _plan(
@@ -22,7 +22,14 @@ def _plan(
         (tmp_path / "state.json").write_text(json.dumps(state))
         extra = ["--state", str(tmp_path / "state.json")]
     return subprocess.run(
-        [sys.executable, "-m", "tap_twitter_engagement.dry_run", "--config", str(path), *extra],
+        [
+            sys.executable,
+            "-m",
+            "tap_twitter_engagement.commands.plan",
+            "--config",
+            str(path),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,7 +16,7 @@ from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import by_key, expected_records, midnight, parse_messages
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -15,11 +15,11 @@ import yaml
 from PIL import Image
 
 from scripts.chart import DailySeries, draw
-from tap_twitter_engagement import meltano_plugin
+from tap_twitter_engagement.commands import meltano_definition
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tests.helpers import by_key, expected_records, midnight, run_raw, run_sync
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
 
 
@@ -30,7 +30,7 @@ def _extractor() -> dict:
 
 
 def test_meltano_yml_declares_every_setting_as_the_schema_does():
-    assert _extractor()["settings"] == meltano_plugin.settings()
+    assert _extractor()["settings"] == meltano_definition.settings()
     declared = {s["name"]: s for s in _extractor()["settings"]}
     # the real defaults, so `meltano config list` shows them instead of None
     assert declared["number_of_tweets"]["value"] == 100
@@ -42,14 +42,14 @@ def test_meltano_yml_declares_every_setting_as_the_schema_does():
 
 
 def test_meltano_yml_lists_the_capabilities_about_reports():
-    assert _extractor()["capabilities"] == meltano_plugin.capabilities()
+    assert _extractor()["capabilities"] == meltano_definition.capabilities()
     assert {"batch", "activate-version", "structured-logging"} <= set(_extractor()["capabilities"])
 
 
 def test_the_hub_definition_is_up_to_date():
     path = ROOT / "plugins" / "extractors" / "tap-twitter-engagement.yml"
     definition = yaml.safe_load(path.read_text())
-    assert definition == meltano_plugin.definition()
+    assert definition == meltano_definition.definition()
     for field in ("variant", "label", "description", "logo_url", "repo", "docs", "pip_url"):
         assert definition[field]
     assert {"meltano_sdk", "api"} <= set(definition["keywords"])
