@@ -83,6 +83,7 @@ class Pacer:
         self._sleep = sleep or self.stop.wait
         self._learned: dict[str, dict[str, float]] = {}
         self._next: dict[str, float] = {}
+        self._last: dict[str, float] = {}
         self._held: dict[str, tuple[float, str]] = {}
         self._seen: set[str] = set()
         self._probing: set[str] = set()
@@ -114,6 +115,7 @@ class Pacer:
                 self._probing.discard(bucket)
                 raise WaitTooLong(delay, reason or "pacing to the rate limit")
             self._next[bucket] = start + self.interval(bucket)
+            self._last[bucket] = start
         if delay > 0 and self._sleep(delay):
             raise Interrupted
         return delay
@@ -129,6 +131,9 @@ class Pacer:
                 limit = _number(headers.get(f"{prefix}-limit"))
                 if limit and limit > 0:
                     self._learned.setdefault(bucket, {})[prefix] = window / limit / SAFETY
+            if bucket in self._last:  # a limit learned now also spaces from the last request
+                spaced = self._last[bucket] + self.interval(bucket)
+                self._next[bucket] = max(self._next.get(bucket, spaced), spaced)
             named = reset_wait(headers, now)
             spent = any(_number(headers.get(f"{p}-remaining")) == 0 for p in HELD_FAMILIES)
             if named is not None and (spent or status == 429):

@@ -111,6 +111,7 @@ class Run:
         self.stop = threading.Event()
         self.pacer = Pacer(
             per_minute=settings.max_requests_per_minute,
+            per_second=settings.max_requests_per_second,
             max_wait=settings.max_wait_seconds,
             stop=self.stop,
         )

@@ -246,8 +246,15 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=1_000_000),
         title="Max requests per minute",
         description="Pace requests to this many per minute and endpoint (your "
-        "contract's limit). Unset: follow the API's rate-limit "
+        "contract's limit). Unset: follow the API's x-per-minute-* "
         "headers only.",
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.IntegerType(minimum=1, maximum=1000),
+        title="Max requests per second",
+        description="Pace requests to this many per second and endpoint (your contract's "
+        "per-second limit, if it has one). Unset: follow the API's x-per-second-* headers only.",
     ),
     th.Property(
         "max_wait_seconds",
@@ -300,6 +307,7 @@ class Settings:
     rate_limit_wait_seconds: float
     max_concurrent_requests: int
     max_requests_per_minute: int | None
+    max_requests_per_second: int | None
     max_wait_seconds: float
 
     @classmethod

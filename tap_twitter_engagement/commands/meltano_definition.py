@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tap_twitter_engagement.tap import TapTwitterEngagement
 
@@ -91,7 +94,26 @@ def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
-    import yaml  # a development aid: PyYAML comes with the SDK's test tools and with Meltano
+def write(root: Path) -> None:
+    """Rewrite the Hub definition and the extractor's settings in ``meltano.yml`` from the
+    schema (the rest of ``meltano.yml`` is kept as it is)."""
+    def dump(value: Any) -> str:
+        return yaml.safe_dump(value, sort_keys=False, width=100, allow_unicode=True)
 
-    yaml.safe_dump(definition(), sys.stdout, sort_keys=False, width=100, allow_unicode=True)
+    (root / "plugins" / "extractors" / "tap-twitter-engagement.yml").write_text(dump(definition()))
+    project = root / "meltano.yml"
+    text = project.read_text()
+    start = text.index("    settings:\n", text.index("  - name: tap-twitter-engagement\n"))
+    end = text.index("  loaders:\n")
+    block = "".join(
+        f"    {line}" if line.strip() else line
+        for line in dump({"settings": settings()}).splitlines(keepends=True)
+    )
+    project.write_text(text[:start] + block + text[end:])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write"]:
+        write(Path.cwd())
+    else:
+        yaml.safe_dump(definition(), sys.stdout, sort_keys=False, width=100, allow_unicode=True)

@@ -52,13 +52,21 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     else:
         authors = {str(t.get("author_id")) for t in tap.run.tweet_metadata().values()}
     days = (period.end - period.start).total_seconds() / 86400
-    pace = settings.max_requests_per_minute
+    limits = [
+        f"{limit}/{unit}"
+        for limit, unit in (
+            (settings.max_requests_per_minute, "min"),
+            (settings.max_requests_per_second, "s"),
+        )
+        if limit
+    ]
     interval = tap.run.pacer.interval("historical")
     timing = (
-        f"{len(planned)} requests at {pace}/min (paced at {SAFETY:.0%} of it): at least "
-        f"{math.ceil(max(0, len(planned) - 1) * interval)} s"
-        if pace
-        else "no max_requests_per_minute set: bound by latency and the API's own limit"
+        f"{len(planned)} requests at {' and '.join(limits)} (paced at {SAFETY:.0%} of it): at "
+        f"least {math.ceil(max(0, len(planned) - 1) * interval)} s"
+        if limits
+        else "no max_requests_per_minute or _per_second set: bound by latency and the API's "
+        "own limits (the tap paces to the limits its responses report)"
     )
     return [
         "Plan for historical_engagement (no Engagement API call was made):",

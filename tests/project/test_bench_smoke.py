@@ -34,6 +34,7 @@ def test_benchmark_smoke_runs_every_measurement():
         "3.",
         "4.",
         "5.",
+        "5b",
         "6.",
         "6b",
     ]
@@ -41,4 +42,5 @@ def test_benchmark_smoke_runs_every_measurement():
         result.stdout
     )
     assert "0 x 429" in rows[7]
-    assert "one entry: the ids once" in rows[8]
+    assert "0 x 429" in rows[8]
+    assert "one entry: the ids once" in rows[9]

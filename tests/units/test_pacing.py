@@ -164,3 +164,13 @@ def test_one_request_at_a_time_until_the_first_answer() -> None:
     pacer.observe("historical", {"x-per-second-limit": "100"}, 200)
     worker.join(timeout=10)
     assert second_went.is_set()
+
+
+def test_a_limit_learned_from_the_first_answer_spaces_from_the_first_request() -> None:
+    time = FakeTime()
+    pacer = _pacer(time)
+    pacer.wait("historical")  # the probe goes at once, limits unknown
+    time.now += 0.01  # its answer: at most 2 per second
+    pacer.observe("historical", {"x-per-second-limit": "2", "x-per-second-remaining": "1"}, 200)
+    pacer.wait("historical")
+    assert time.slept == [round(0.5 / SAFETY - 0.01, 6)]  # not at once: 0.53 s after the probe
