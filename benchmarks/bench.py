@@ -160,11 +160,14 @@ def latency_hiding(sandbox: Sandbox, scale: float) -> list[Row]:
             manual(sandbox, n_ids, days, ["impressions"], max_concurrent_requests=workers)
         )
         made = len(sandbox.requests("insights/historical"))
-        ideal = made * latency / workers
+        # Before them, one GET /2/users/me names the account's partition: it cannot overlap.
+        users = len(sandbox.requests("2/users/me"))
+        ideal = made * latency / workers + users * latency
         ratio = seconds / ideal
         rows.append(
             Row(
-                f"3. latency {latency * 1000:.0f} ms, {made} requests, concurrency {workers}",
+                f"3. latency {latency * 1000:.0f} ms, {made} requests (+ {users} user), "
+                f"concurrency {workers}",
                 f"{seconds:.1f} s vs ideal {ideal:.1f} s = {ratio:.2f}x",
                 "<= 1.25x" if workers > 1 else "(baseline)",
                 ratio <= 1.25 or workers == 1,
@@ -296,6 +299,62 @@ def state_size(sandbox: Sandbox, scale: float) -> list[Row]:  # noqa: ARG001 - n
     ]
 
 
+def many_accounts(sandbox: Sandbox, scale: float) -> list[Row]:  # noqa: ARG001 - its own sandbox
+    """50 accounts x 200 tweets x 90 days under one app limited to LIMIT requests a minute:
+    the plan's time, then a run against a sandbox with that limit (0 x 429 expected)."""
+    limit = 600
+    accounts, tweets, days = (50, 200, 90) if scale >= 1 else (3, 30, 30)
+    # Of every 12 tweets of a sandbox account, 8 are its own, visible, not retweets.
+    with Sandbox(
+        seed=23,
+        tweets=tweets * 12 // 8 + 12,
+        accounts=accounts,
+        rate_limit_per_minute=limit,
+        rate_limit_per_second=0,
+        revision_hours=0,
+    ) as many:
+        config = many.tap_config_accounts(
+            number_of_tweets=tweets,
+            engagement_types=["impressions"],
+            days_back_to_start_from=days,
+            days_back_to_end_at=1,
+            max_concurrent_requests=8,
+            max_requests_per_minute=limit,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            config_path = Path(tmp) / "config.json"
+            config_path.write_text(json.dumps(config))
+            command = ["tap_twitter_engagement.commands.plan", "--config", str(config_path)]
+            plan = subprocess.run(
+                [sys.executable, "-m", *command],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+        planned = re.search(r"time: (\d+) requests .* at least (\d+) s", plan)
+        if planned is None:
+            raise SystemExit(f"no time in the plan:\n{plan}")
+        requests, estimate = int(planned.group(1)), int(planned.group(2))
+        many.reset()
+        started = time.monotonic()
+        run_tap(config)
+        wall = time.monotonic() - started
+        log = many.requests("insights/historical")
+    throttled = sum(r.status == 429 for r in log)
+    at_60 = math.ceil((requests - 1) * 60 / (0.95 * 60))
+    return [
+        Row(
+            f"7. {accounts} accounts x {tweets} tweets x {days} days, one app at {limit}/min, "
+            "concurrency 8",
+            f"plan: {requests} requests, at least {estimate} s ({at_60 / 60:.0f} min at 60/min); "
+            f"run: {wall:.0f} s wall, {len(log)} requests, {throttled} x 429",
+            "0 x 429, run <= 1.25 x plan + 30 s",
+            throttled == 0 and len(log) == requests and wall <= 1.25 * estimate + 30,
+        )
+    ]
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -344,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             pacing,
             pacing_by_headers,
             state_size,
+            many_accounts,
         ):
             print(f"running {measure.__name__} ...", file=sys.stderr, flush=True)
             rows += measure(sandbox, scale)
@@ -366,7 +426,7 @@ NOTES = """How each is measured:
    floors interleaved, best of each reported (single runs vary by up to 2x on a shared machine).
 2. Successful historical requests the sandbox saw, against ceil(ids/25) x ceil(days/28).
 3. Sandbox latency added to every request; wall time (`sync_duration`) against
-   requests x latency / concurrency.
+   requests x latency / concurrency, plus the one `GET /2/users/me` that comes first.
 4. Peak RSS of the tap process (`wait4`), 1x and 10x the records (5x the tweets, 2x the days).
 5. Sandbox limited to R requests per minute per endpoint, tap paced with
    `max_requests_per_minute` R and 8 workers; the rate is requests over the time between the
@@ -377,6 +437,10 @@ NOTES = """How each is measured:
    metrics over 365 days: the usual case (every tweet delivered over the same days, one entry)
    and a worst case (each tweet over different days); then the time to work out the next run's
    needs and plan from it (the lookback plus one new day: 128 batches x 1 window).
+7. A sandbox of 50 accounts under one app limited to 600 requests a minute per endpoint; the
+   plan command's estimate for 50 x 200 tweets x 90 days (and the same requests at 60/min), then
+   a run with `max_requests_per_minute` 600 and 8 workers: wall time of the tap process (the v2
+   calls, 50 users and 100 timeline pages, included) and the 429s the sandbox sent.
 """
 
 

@@ -155,16 +155,18 @@ def summary() -> Path | None:
 
 
 def describe_state(text: str) -> str:
-    """What the stored state covers, in one line (the state itself lists every tweet id)."""
+    """What the stored state covers, in one line per account (the state lists every tweet id)."""
     try:
         singer_state = json.loads(text).get("singer_state", {})
-        coverage = singer_state["bookmarks"]["historical_engagement"]["coverage"]
+        partitions = singer_state["bookmarks"]["historical_engagement"]["partitions"]
     except (ValueError, KeyError, AttributeError):
         return "no coverage yet"
     parts = [
-        f"{len(span['tweet_ids'])} tweets x {len(span['metrics'])} metrics over "
+        f"account {partition['context']['account_id']}: {len(span['tweet_ids'])} tweets x "
+        f"{len(span['metrics'])} metrics over "
         + ", ".join(f"{first} to {last}" for first, last in span["days"])
-        for span in coverage["spans"]
+        for partition in partitions
+        for span in partition.get("coverage", {}).get("spans", [])
     ]
     return "; ".join(parts) or "nothing delivered yet"
 

@@ -10,6 +10,7 @@ the run is stopped, and no wait is longer than ``max_wait_seconds``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import random
@@ -27,13 +28,14 @@ from requests_oauthlib import OAuth1
 
 from tap_twitter_engagement import __version__
 from tap_twitter_engagement.errors import (
+    AccessRefused,
     Interrupted,
     RefusedTweets,
     TapHTTPError,
     WaitTooLong,
 )
 from tap_twitter_engagement.pacing import Pacer, reset_wait
-from tap_twitter_engagement.settings import Settings
+from tap_twitter_engagement.settings import Account, Settings
 
 #: Exponential backoff for 5xx, resets, timeouts and bad bodies: base * 2**n, capped, jittered.
 BACKOFF_CAP = 60.0
@@ -94,12 +96,19 @@ class Client:
         pool = max(10, 2 * settings.max_concurrent_requests)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=pool))
-        self.oauth = OAuth1(
-            client_key=settings.consumer_key,
-            client_secret=settings.consumer_secret,
-            resource_owner_key=settings.access_token,
-            resource_owner_secret=settings.access_token_secret,
+        self.oauth: OAuth1 | None = None
+
+    def for_account(self, account: Account) -> Client:
+        """A client signing for ``account``'s token, sharing this one's session and pacer:
+        the rate limits are the app's, so every account draws on the same budget."""
+        signed = copy.copy(self)
+        signed.oauth = OAuth1(
+            client_key=self.settings.consumer_key,
+            client_secret=self.settings.consumer_secret,
+            resource_owner_key=account.access_token,
+            resource_owner_secret=account.access_token_secret,
         )
+        return signed
 
     @property
     def attempts(self) -> int:
@@ -154,6 +163,8 @@ class Client:
         if bearer:
             prepared.headers["Authorization"] = f"Bearer {self.settings.bearer_token}"
         else:
+            if self.oauth is None:
+                raise AssertionError("a user-context request needs Client.for_account")
             prepared.headers.pop("Authorization", None)
             self.oauth(prepared)
 
@@ -259,13 +270,19 @@ class Client:
                 "must be an app-only token of the approved app (or unset it)."
             )
         if status == 401:
-            raise TapHTTPError(
+            raise AccessRefused(
                 f"The API refused the credentials (401: {text}). Check consumer_key, "
                 "consumer_secret, access_token and access_token_secret, and that the app is "
-                "approved for the Engagement API."
+                "approved for the Engagement API.",
+                status,
+                text,
             )
         if status == 403 and _forbidden_tweets(messages):
             raise RefusedTweets("other_author", refused_ids(messages), text)
+        if status == 403:
+            raise AccessRefused(
+                f"The API refused the request (403 from {where}: {text}).", status, text
+            )
         if status == 400 and any("Tweet ID(s) are unavailable" in m for m in messages):
             raise RefusedTweets("protected", [], text)
         if status == 406:

@@ -64,6 +64,32 @@ class TapHTTPError(TapError):
     """A request the API refused, or one the tap gave up on; ``str()`` is the line to show."""
 
 
+class AccessRefused(TapHTTPError):  # noqa: N818 - reads as what happened
+    """The API refused an account's own credentials or access (401, or a 403 that is not about
+    some tweets): a failure of that account, which the run reports while the others go on.
+
+    ``str()`` is the line for the single-account form; ``status`` and ``text`` let the run
+    name an ``accounts`` entry instead.
+    """
+
+    def __init__(self, message: str, status: int, text: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.text = text
+
+
+class AccountsFailed(TapError):  # noqa: N818 - reads as what happened
+    """Some accounts failed while the others completed: one line per failed account."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+    def show(self, file: IO[Any] | None = None) -> None:  # noqa: ARG002 - click signature
+        for line in self.lines:
+            logging.getLogger(LOGGER_NAME).error("%s", line)
+
+
 class RefusedTweets(Exception):  # noqa: N818 - a condition the streams handle, not a bug
     """The API refused a whole batch because of some of its ids (other author, protected).
 

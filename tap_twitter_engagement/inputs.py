@@ -128,13 +128,20 @@ def _typed(variable: str, text: str, prop: Mapping[str, Any]) -> Any:
             return False
         raise ConfigError(variable, "is neither true nor false; write true or false")
     if "array" in kinds or "object" in kinds:
+        of_objects = "object" in _types(prop.get("items", {}))
         try:
             parsed = json.loads(value)
         except json.JSONDecodeError:
-            if "array" in kinds and "object" not in kinds and not value.startswith("["):
+            plain_list = "array" in kinds and "object" not in kinds and not of_objects
+            if plain_list and not value.startswith("["):
                 return [item.strip() for item in value.split(",") if item.strip()]
+            example = (
+                '[{"name": "brand", "access_token": "...", "access_token_secret": "..."}]'
+                if of_objects
+                else '["a", "b"]'
+            )
             raise ConfigError(
-                variable, 'is not valid JSON; write a JSON array such as ["a", "b"]'
+                variable, f"is not valid JSON; write a JSON array such as {example}"
             ) from None
         return parsed
     return text

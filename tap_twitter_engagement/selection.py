@@ -14,23 +14,27 @@ from tap_twitter_engagement.api import LOOKUP_MAX_IDS, TIMELINE_PAGE_SIZE
 from tap_twitter_engagement.plan import dedupe
 
 TWEET_FIELDS = "created_at,public_metrics,author_id,conversation_id,lang"
+USER_FIELDS = "public_metrics"
 
 GetJson = Callable[[str, Mapping[str, str]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The tweets to query, in order, and the account they were listed for."""
+    """The tweets to query, in order."""
 
     tweet_ids: tuple[str, ...]
-    user_id: str | None = None
     #: Tweet objects as v2 returned them (recent mode), keyed by id, for the tweets stream.
     tweets: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def authenticated_user(get_json: GetJson, timeline_api_url: str) -> Mapping[str, Any]:
-    """``GET /2/users/me``: the owner of the access token, whose tweets recent mode lists."""
-    user: Mapping[str, Any] = get_json(f"{timeline_api_url}/2/users/me", {})["data"]
+    """``GET /2/users/me``: the owner of the access token (the account), with its public
+    counts; recent mode lists this user's tweets."""
+    answer = get_json(f"{timeline_api_url}/2/users/me", {"user.fields": USER_FIELDS})
+    user = answer.get("data")
+    if not isinstance(user, Mapping) or not user.get("id"):
+        raise ValueError("GET /2/users/me answered without a user id")
     return user
 
 
@@ -67,25 +71,25 @@ def iter_timeline(
 def recent(
     get_json: GetJson,
     timeline_api_url: str,
+    user_id: str,
     number_of_tweets: int,
     *,
     exclude_retweets: bool,
     exclude_replies: bool,
 ) -> Selection:
-    """Recent mode: ``/2/users/me``, then the timeline until N tweets."""
-    user = authenticated_user(get_json, timeline_api_url)
+    """Recent mode: the user's timeline until N tweets."""
     tweets = list(
         iter_timeline(
             get_json,
             timeline_api_url,
-            str(user["id"]),
+            user_id,
             number_of_tweets,
             exclude_retweets=exclude_retweets,
             exclude_replies=exclude_replies,
         )
     )
     ids = dedupe(str(t["id"]) for t in tweets)
-    return Selection(tuple(ids), str(user["id"]), {str(t["id"]): t for t in tweets})
+    return Selection(tuple(ids), {str(t["id"]): t for t in tweets})
 
 
 def manual(tweet_ids: Sequence[str]) -> Selection:

@@ -6,7 +6,7 @@ of a secret setting: jsonschema's own messages quote values, so they are rewritt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 
 REQUIRED_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 SECRETS = (*REQUIRED_SECRETS, "bearer_token")
+TOKEN_SETTINGS = ("access_token", "access_token_secret")
+#: What an ``accounts`` entry may set for itself; unset, the top-level value applies.
+ACCOUNT_SETTINGS = (
+    "tweet_selection",
+    "number_of_tweets",
+    "tweet_ids",
+    "exclude_retweets",
+    "exclude_replies",
+)
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
 #: Days back beyond this are certainly a mistake (the API serves the last 365 days).
 MAX_DAYS_BACK = 3650
@@ -66,26 +75,103 @@ def _date(name: str, what: str) -> th.Property[Any]:
     )
 
 
-CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
-    *(
+def _selection_properties(*, shared: bool) -> list[th.Property[Any]]:
+    """Domo's Tweet Selection settings: top-level (``shared``, with defaults) or inside an
+    ``accounts`` entry, where an unset value falls back to the top-level one (so no default)."""
+
+    def default(value: Any) -> dict[str, Any]:
+        return {"default": value} if shared else {}
+
+    return [
         th.Property(
-            name,
-            th.StringType(min_length=1),
-            required=True,
-            secret=True,
-            title=title,
-            description=description,
-        )
-        for name, title, description in (
-            (
-                "consumer_key",
-                "Consumer key",
-                "API key of the X app approved for the Engagement API.",
-            ),
-            ("consumer_secret", "Consumer secret", "API key secret of that app."),
-            ("access_token", "Access token", "OAuth 1.0a access token of the tweets' owner."),
-            ("access_token_secret", "Access token secret", "Secret of that access token."),
-        )
+            "tweet_selection",
+            th.StringType,
+            allowed_values=["recent", "manual"],
+            title="Tweet selection",
+            description="`recent`: the N most recent tweets of the authenticated account; "
+            "`manual`: the ids in `tweet_ids`. Domo: Tweet Selection.",
+            **default("recent"),
+        ),
+        th.Property(
+            "number_of_tweets",
+            th.IntegerType(minimum=1, maximum=3200),
+            title="Number of tweets",
+            description="Recent mode: how many of the most recent tweets (1..3200). Domo: "
+            "Number of Tweets.",
+            **default(100),
+        ),
+        th.Property(
+            "tweet_ids",
+            th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
+            title="Tweet ids",
+            description="Manual mode: tweet ids as strings of digits; any number, batched 25 "
+            "per request. Domo: Tweets.",
+        ),
+        th.Property(
+            "exclude_retweets",
+            th.BooleanType,
+            title="Exclude retweets",
+            description="Recent mode: leave out the account's retweets.",
+            **default(True),
+        ),
+        th.Property(
+            "exclude_replies",
+            th.BooleanType,
+            title="Exclude replies",
+            description="Recent mode: leave out the account's replies (X then lists at most "
+            "800 tweets).",
+            **default(False),
+        ),
+    ]
+
+
+def _token(name: str, title: str, description: str, *, required: bool) -> th.Property[Any]:
+    return th.Property(
+        name,
+        th.StringType(min_length=1),
+        required=required,
+        secret=True,
+        title=title,
+        description=description,
+    )
+
+
+_TOKENS = (
+    (TOKEN_SETTINGS[0], "Access token", "OAuth 1.0a access token of the tweets' owner."),
+    (TOKEN_SETTINGS[1], "Access token secret", "Secret of that access token."),
+)
+
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    _token(
+        "consumer_key",
+        "Consumer key",
+        "API key of the X app approved for the Engagement API; shared by every account.",
+        required=True,
+    ),
+    _token("consumer_secret", "Consumer secret", "API key secret of that app.", required=True),
+    *(_token(*token, required=False) for token in _TOKENS),
+    th.Property(
+        "accounts",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property(
+                    "name",
+                    th.StringType(min_length=1),
+                    description="Names the account in logs and errors.",
+                ),
+                *(_token(*token, required=True) for token in _TOKENS),
+                *_selection_properties(shared=False),
+                additional_properties=False,
+            )
+        ),
+        secret=True,
+        title="Accounts",
+        description="Several handles under this one app, instead of access_token and "
+        "access_token_secret: a list of objects with access_token, access_token_secret, an "
+        "optional name, and optionally their own tweet_selection, number_of_tweets, tweet_ids, "
+        "exclude_retweets, exclude_replies (else the top-level ones). Each account is a stream "
+        "partition with its own state.",
     ),
     th.Property(
         "bearer_token",
@@ -110,45 +196,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Timeline API URL",
         description="Base URL of the X API v2, used to list the account's recent tweets.",
     ),
-    th.Property(
-        "tweet_selection",
-        th.StringType,
-        default="recent",
-        allowed_values=["recent", "manual"],
-        title="Tweet selection",
-        description="`recent`: the N most recent tweets of the authenticated account; "
-        "`manual`: the ids in `tweet_ids`. Domo: Tweet Selection.",
-    ),
-    th.Property(
-        "number_of_tweets",
-        th.IntegerType(minimum=1, maximum=3200),
-        default=100,
-        title="Number of tweets",
-        description="Recent mode: how many of the most recent tweets (1..3200). Domo: "
-        "Number of Tweets.",
-    ),
-    th.Property(
-        "tweet_ids",
-        th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
-        title="Tweet ids",
-        description="Manual mode: tweet ids as strings of digits; any number, batched 25 "
-        "per request. Domo: Tweets.",
-    ),
-    th.Property(
-        "exclude_retweets",
-        th.BooleanType,
-        default=True,
-        title="Exclude retweets",
-        description="Recent mode: leave out the account's retweets.",
-    ),
-    th.Property(
-        "exclude_replies",
-        th.BooleanType,
-        default=False,
-        title="Exclude replies",
-        description="Recent mode: leave out the account's replies (X then lists at most "
-        "800 tweets).",
-    ),
+    *_selection_properties(shared=True),
     th.Property(
         "engagement_types",
         th.ArrayType(th.StringType(allowed_values=list(HISTORICAL_METRICS))),
@@ -268,18 +316,46 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
 
 
 @dataclass(frozen=True)
+class Account:
+    """One handle whose owner authorized the app: its token and which of its tweets to read.
+
+    ``index`` is its 1-based place in ``accounts``, ``None`` for the top-level
+    ``access_token``/``access_token_secret``; errors name an account by it, never by token.
+    """
+
+    index: int | None
+    name: str | None
+    access_token: str = field(repr=False)
+    access_token_secret: str = field(repr=False)
+    tweet_selection: str
+    number_of_tweets: int
+    tweet_ids: tuple[str, ...]
+    exclude_retweets: bool
+    exclude_replies: bool
+
+    @property
+    def label(self) -> str:
+        """How the account is named in logs and errors: its name and place in ``accounts``
+        (empty for the top-level token)."""
+        if self.index is None:
+            return ""
+        where = f"accounts item {self.index}"
+        return f"'{self.name}' ({where})" if self.name else where
+
+
+@dataclass(frozen=True)
 class Settings:
     """The settings of a run, read once from the validated config; defaults come from the schema.
 
     Everything downstream reads these fields, never the raw config, so each default is stated
-    once (in ``CONFIG_SCHEMA``) and each value has its type.
+    once (in ``CONFIG_SCHEMA``) and each value has its type. The tweet selection settings here
+    are the shared ones; each of :attr:`accounts` has its own, resolved.
     """
 
     consumer_key: str = field(repr=False)
     consumer_secret: str = field(repr=False)
-    access_token: str = field(repr=False)
-    access_token_secret: str = field(repr=False)
     bearer_token: str | None = field(repr=False)
+    accounts: tuple[Account, ...]
     api_url: str
     timeline_api_url: str
     tweet_selection: str
@@ -316,6 +392,8 @@ class Settings:
         properties = CONFIG_SCHEMA["properties"]
         values: dict[str, Any] = {}
         for item in fields(cls):
+            if item.name == "accounts":
+                continue
             value = config.get(item.name)
             if value is None:
                 value = properties[item.name].get("default")
@@ -326,12 +404,15 @@ class Settings:
             if item.name in _URL_SETTINGS and isinstance(value, str):
                 value = value.strip().rstrip("/")
             values[item.name] = value
-        return cls(**values)
+        return cls(**values, accounts=_accounts(config, values))
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every credential value set, for masking in logs."""
-        return tuple(v for v in (getattr(self, n) for n in SECRETS) if isinstance(v, str) and v)
+        values = [self.consumer_key, self.consumer_secret, self.bearer_token]
+        for account in self.accounts:
+            values += [account.access_token, account.access_token_secret]
+        return tuple(v for v in values if isinstance(v, str) and v)
 
     @property
     def wide(self) -> bool:
@@ -340,6 +421,48 @@ class Settings:
     def as_mapping(self) -> dict[str, Any]:
         """The settings as a plain mapping (for the date rules, which read it by name)."""
         return asdict(self)
+
+
+def secret_values(config: Mapping[str, Any]) -> list[str]:
+    """Every credential a raw config holds, ``accounts`` entries' tokens included, for masking
+    in logs before the config is even checked (so whatever its shape)."""
+    values = [config.get(name) for name in SECRETS]
+    accounts = config.get("accounts")
+    for entry in accounts if isinstance(accounts, list) else []:
+        if isinstance(entry, Mapping):
+            values += [entry.get(name) for name in TOKEN_SETTINGS]
+        else:
+            values.append(entry)  # not an object: it may still be a pasted token
+    return [v for v in values if isinstance(v, str) and v]
+
+
+def _accounts(config: Mapping[str, Any], shared: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The accounts of a config: each ``accounts`` entry over the shared selection settings,
+    or the top-level token as the one account (none when no token is set: discovery)."""
+    entries: list[tuple[int | None, Mapping[str, Any]]]
+    if config.get("accounts") is not None:
+        entries = [(i + 1, entry) for i, entry in enumerate(config["accounts"])]
+    elif all(config.get(name) for name in TOKEN_SETTINGS):
+        entries = [(None, config)]
+    else:
+        entries = []
+    accounts = []
+    for index, entry in entries:
+        own = {
+            name: entry[name] if entry.get(name) is not None else shared[name]
+            for name in ACCOUNT_SETTINGS
+        }
+        own["tweet_ids"] = tuple(own["tweet_ids"] or ())
+        accounts.append(
+            Account(
+                index=index,
+                name=entry.get("name") if index is not None else None,
+                access_token=entry["access_token"],
+                access_token_secret=entry["access_token_secret"],
+                **own,
+            )
+        )
+    return tuple(accounts)
 
 
 #: jsonschema keywords whose messages name only properties or schema values, never the value.
@@ -392,6 +515,8 @@ def check_url(name: str, value: Any, example: str) -> str:
 def schema_error(error: ValidationError) -> ConfigError:
     """Turn a jsonschema error into a ConfigError that names the setting and never its value."""
     path = [str(p) for p in error.path]
+    if path[:1] == ["accounts"] and len(path) > 1:
+        return _account_schema_error(error, path)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "a setting"
         return ConfigError(missing, "is required and not set; set it (see README: Settings)")
@@ -407,41 +532,62 @@ def schema_error(error: ValidationError) -> ConfigError:
     where = f"item {int(path[1]) + 1} " if len(path) > 1 and path[1].isdigit() else ""
     shown = (
         ""
-        if setting in SECRETS or isinstance(error.instance, (dict, list))
+        if setting in (*SECRETS, "accounts") or isinstance(error.instance, (dict, list))
         else (f" ({error.instance!r})")
     )
     return ConfigError(setting, f"{where}{shown.strip()} {_describe(error)}".strip())
 
 
+def _account_schema_error(error: ValidationError, path: list[str]) -> ConfigError:
+    """A jsonschema error inside an ``accounts`` entry: the entry's place and setting, and a
+    value only for the selection settings (an entry's other values may be tokens)."""
+    where = f"item {int(path[1]) + 1}" if path[1].isdigit() else "an item"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "a setting"
+        return ConfigError("accounts", f"{where} {missing} is required and not set; set it")
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(["name", *TOKEN_SETTINGS, *ACCOUNT_SETTINGS])
+        return ConfigError("accounts", f"{where}: {error.message}; an account takes only {allowed}")
+    setting = path[2] if len(path) > 2 else ""
+    inner = f" item {int(path[3]) + 1}" if len(path) > 3 and path[3].isdigit() else ""
+    shown = (
+        f" ({error.instance!r})"
+        if setting in ACCOUNT_SETTINGS and not isinstance(error.instance, (dict, list))
+        else ""
+    )
+    if not setting and error.validator == "type":
+        return ConfigError(
+            "accounts",
+            f"{where} must be an object with access_token and access_token_secret",
+        )
+    return ConfigError("accounts", f"{where} {setting}{inner}{shown} {_describe(error)}")
+
+
 def check(config: Mapping[str, Any], now: datetime, *, credentials_required: bool = True) -> None:
     """Cross-setting checks, after the schema passed. Raises the first :class:`ConfigError`."""
+    accounts = config.get("accounts")
     for name in REQUIRED_SECRETS:
         given = config.get(name) is not None
-        if (given or credentials_required) and not str(config.get(name) or "").strip():
+        if accounts is not None and name in TOKEN_SETTINGS:
+            if given:
+                raise ConfigError(
+                    "accounts",
+                    f"is set, and so is the top-level {name}; give every account in accounts "
+                    "and unset access_token and access_token_secret",
+                )
+            continue
+        if not given and credentials_required:
+            raise ConfigError(name, "is required and not set; set it (see README: Settings)")
+        if given and not str(config.get(name) or "").strip():
             raise ConfigError(name, "is empty; set it (see README: Settings)")
     for name in SECRETS:
-        value = config.get(name)
-        if isinstance(value, str) and value and not _clean(value):
-            raise ConfigError(
-                name,
-                "contains spaces, a line break or another control character (a copy-paste "
-                "slip?); set it to the value alone",
-            )
+        _check_token(name, config.get(name))
+    if accounts is not None:
+        _check_accounts(accounts, config)
     for name, example in _URL_SETTINGS.items():
         check_url(name, config.get(name), example)
-    for index, tweet_id in enumerate(config.get("tweet_ids") or []):
-        if not (isinstance(tweet_id, str) and tweet_id.isascii() and tweet_id.isdigit()):
-            raise ConfigError(
-                "tweet_ids",
-                f'item {index + 1} must be a string of digits, like "1785000000000000001" '
-                "(no spaces or line breaks)",
-            )
-    if config.get("tweet_selection") == "manual" and not config.get("tweet_ids"):
-        raise ConfigError(
-            "tweet_ids",
-            "tweet_selection is 'manual' but no tweet ids are listed; "
-            "list them, or use tweet_selection 'recent'",
-        )
+    if accounts is None:  # else each account is checked with the shared values it uses
+        _check_selection("", config, config)
     if not config.get("engagement_types"):
         raise ConfigError(
             "engagement_types", "is empty; list one or more of: " + ", ".join(HISTORICAL_METRICS)
@@ -459,3 +605,77 @@ def check(config: Mapping[str, Any], now: datetime, *, credentials_required: boo
             "column per metric); add it, or use 'long'",
         )
     resolve_period(config, now, history_floor(now))
+
+
+def _check_token(name: str, value: Any) -> None:
+    if isinstance(value, str) and value and not _clean(value):
+        raise ConfigError(
+            name,
+            "contains spaces, a line break or another control character (a copy-paste "
+            "slip?); set it to the value alone",
+        )
+
+
+def _check_accounts(accounts: Sequence[Mapping[str, Any]], config: Mapping[str, Any]) -> None:
+    """The ``accounts`` list: not empty, each token set and clean, no account twice."""
+    if not accounts:
+        raise ConfigError(
+            "accounts",
+            "is empty; list one or more accounts (each with access_token and "
+            "access_token_secret), or unset it and set access_token and access_token_secret",
+        )
+    first_of: dict[tuple[str, Any], int] = {}
+    for number, entry in enumerate(accounts, start=1):
+        where = f"item {number}"
+        for name in TOKEN_SETTINGS:
+            if not str(entry.get(name) or "").strip():
+                raise ConfigError("accounts", f"{where} {name} is empty; set it")
+            try:
+                _check_token(name, entry[name])
+            except ConfigError as exc:
+                raise ConfigError("accounts", f"{where} {name} {exc.reason}") from None
+        for key, what in (("access_token", "access_token"), ("name", "name")):
+            value = entry.get(key)
+            if value is None:
+                continue
+            if (key, value) in first_of:
+                raise ConfigError(
+                    "accounts",
+                    f"items {first_of[(key, value)]} and {number} have the same {what}; "
+                    + (
+                        "list each account once"
+                        if key == "access_token"
+                        else "give each account its own name"
+                    ),
+                )
+            first_of[(key, value)] = number
+        _check_selection(
+            f"{where} ({entry['name']!r})" if entry.get("name") else where, entry, config
+        )
+
+
+def _check_selection(where: str, own: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
+    """Tweet ids are digits, and manual mode lists some (an account's own settings, else the
+    shared ones); ``where`` names the ``accounts`` entry, empty for the top-level settings."""
+
+    def setting(name: str) -> Any:
+        value = own.get(name)
+        return shared.get(name) if value is None else value
+
+    def error(reason: str) -> ConfigError:
+        if where:
+            return ConfigError("accounts", f"{where}: {reason}")
+        return ConfigError("tweet_ids", reason)
+
+    prefix = "tweet_ids " if where else ""
+    for index, tweet_id in enumerate(own.get("tweet_ids") or []):
+        if not (isinstance(tweet_id, str) and tweet_id.isascii() and tweet_id.isdigit()):
+            raise error(
+                f'{prefix}item {index + 1} must be a string of digits, like "1785000000000000001" '
+                "(no spaces or line breaks)",
+            )
+    if setting("tweet_selection") == "manual" and not setting("tweet_ids"):
+        raise error(
+            "tweet_selection is 'manual' but no tweet ids are listed; list them, or use "
+            "tweet_selection 'recent'"
+        )

@@ -39,8 +39,15 @@ from tap_twitter_engagement.inputs import (
     read_state,
 )
 from tap_twitter_engagement.run import Run
-from tap_twitter_engagement.settings import CONFIG_SCHEMA, Settings, check, schema_error
+from tap_twitter_engagement.settings import (
+    CONFIG_SCHEMA,
+    Settings,
+    check,
+    schema_error,
+    secret_values,
+)
 from tap_twitter_engagement.streams import (
+    AccountsStream,
     Engagement28hrStream,
     EngagementTotalsStream,
     HistoricalEngagementStream,
@@ -106,7 +113,7 @@ class TapTwitterEngagement(Tap):
             values = read_config([str(p) for p in paths], schema)
         if parse_env_config:
             values.update(config_from_env(schema))
-        redact.register(values.get(name) for name in SECRET_SETTINGS)
+        redact.register(secret_values(values))
         if validate_config:
             values = validated(
                 values, schema, datetime.now(UTC), credentials_required=credentials_required
@@ -142,8 +149,10 @@ class TapTwitterEngagement(Tap):
         return schema
 
     def load_state(self, state: dict[str, Any]) -> None:
-        """Check the state before the SDK merges it: a wrong shape is one clear line."""
-        super().load_state(check_state(state))
+        """Check the state before the SDK merges it: a wrong shape is one clear line. The SDK
+        keeps the partitions' dicts and updates them in place: work on a copy, never on the
+        caller's state."""
+        super().load_state(copy.deepcopy(check_state(state)))
 
     def setup_mapper(self) -> None:
         """Make a catalog from another configuration follow this one, before the SDK reads it."""
@@ -158,7 +167,14 @@ class TapTwitterEngagement(Tap):
             Engagement28hrStream(self, self.run),
             TweetsStream(self, self.run),
             SkippedTweetsStream(self, self.run),
+            AccountsStream(self, self.run),
         ]
+
+    def sync_and_report(self) -> None:
+        """``sync_all`` (final in the SDK), then, if some accounts failed while the others
+        completed with their state, one line each and exit code 1."""
+        self.sync_all()
+        self.run.raise_failures()
 
     # Private, but the only hook on SIGTERM/SIGINT: the SDK writes the last STATE and exits 0,
     # with workers still waiting. Stop every wait, then exit non-zero (see DEVELOPERS.md).
@@ -215,7 +231,7 @@ class TapTwitterEngagement(Tap):
             state=None if state is None else read_state(state),
             catalog=None if catalog is None else read_catalog(catalog),
         )
-        tap.sync_all()
+        tap.sync_and_report()
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
@@ -225,15 +241,6 @@ class TapTwitterEngagement(Tap):
             if param.name in ("state", "catalog"):
                 param.type = click.STRING
         return command
-
-
-SECRET_SETTINGS = (
-    "consumer_key",
-    "consumer_secret",
-    "access_token",
-    "access_token_secret",
-    "bearer_token",
-)
 
 
 def validated(
@@ -298,7 +305,8 @@ def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logg
 TapTwitterEngagement.__doc__ = (
     "Singer tap for the X (Twitter) Enterprise Engagement API. Streams: historical_engagement "
     "(selected by default: Domo's Historical Engagement report), engagement_totals, "
-    "engagement_28hr, tweets, skipped_tweets. Companion commands: tap-twitter-engagement-sandbox "
+    "engagement_28hr, tweets, skipped_tweets, accounts; one partition per account. Companion "
+    "commands: tap-twitter-engagement-sandbox "
     "(a local emulator of the API), tap-twitter-engagement-auth (the PIN flow for a tweet "
     "owner's access token), tap-twitter-engagement-plan (a dry run of a sync)."
 )

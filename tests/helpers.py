@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import requests
+from requests_oauthlib import OAuth1Session
 
 from tap_twitter_engagement.rollup import COLUMNS
 from tap_twitter_engagement.sandbox import Sandbox
@@ -38,7 +42,50 @@ class SyncResult:
         return self.states[-1]
 
     def bookmark(self, stream: str = "historical_engagement") -> str | None:
-        return self.final_state["bookmarks"][stream].get("replication_key_value")
+        """The single account's bookmark of ``stream`` in the final STATE."""
+        return partition_state(self.final_state, stream).get("replication_key_value")
+
+    def partition(
+        self, stream: str = "historical_engagement", account_id: str | None = None
+    ) -> dict[str, Any]:
+        return partition_state(self.final_state, stream, account_id)
+
+
+def pin_flow(sandbox: Sandbox, handle: str) -> dict[str, str]:
+    """The sandbox's PIN flow, approved as ``handle``: the access token answer (its values are
+    added to the secrets no test output may show)."""
+    c = sandbox.credentials
+    session = OAuth1Session(c.consumer_key, client_secret=c.consumer_secret, callback_uri="oob")
+    session.fetch_request_token(f"{sandbox.base_url}/oauth/request_token")
+    url = session.authorization_url(f"{sandbox.base_url}/oauth/authorize", **{"as": handle})
+    pin = re.search(r'id="pin">(\d{7})<', requests.get(url, timeout=10).text)
+    assert pin is not None
+    token = session.fetch_access_token(
+        f"{sandbox.base_url}/oauth/access_token", verifier=pin.group(1)
+    )
+    KNOWN_SECRETS.update((token["oauth_token"], token["oauth_token_secret"]))
+    return dict(token)
+
+
+def partition_state(
+    state: dict[str, Any], stream: str = "historical_engagement", account_id: str | None = None
+) -> dict[str, Any]:
+    """The state of one account's partition of ``stream`` (without ``account_id``: the only
+    partition there is), or ``{}``."""
+    parts = state.get("bookmarks", {}).get(stream, {}).get("partitions", [])
+    if account_id is None:
+        assert len(parts) <= 1, f"{len(parts)} partitions: name the account"
+        return parts[0] if parts else {}
+    return next((p for p in parts if p["context"]["account_id"] == account_id), {})
+
+
+def partitioned(
+    account_id: str, values: dict[str, Any], stream: str = "historical_engagement"
+) -> dict[str, Any]:
+    """A state holding ``values`` as ``stream``'s state for one account."""
+    return {
+        "bookmarks": {stream: {"partitions": [{"context": {"account_id": account_id}, **values}]}}
+    }
 
 
 def parse_messages(text: str) -> SyncResult:
@@ -93,7 +140,7 @@ def run_sync_until_error(
             tap = TapTwitterEngagement(
                 config=dict(config), state=state, catalog=catalog, parse_env_config=False
             )
-            tap.sync_all()
+            tap.sync_and_report()
         except Exception as exc:
             error = exc
         wrapper.flush()
@@ -105,7 +152,7 @@ def run_raw(config: dict[str, Any]) -> list[dict[str, Any]]:
     buffer = io.BytesIO()
     wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
     with contextlib.redirect_stdout(wrapper):
-        TapTwitterEngagement(config=dict(config)).sync_all()
+        TapTwitterEngagement(config=dict(config)).sync_and_report()
         wrapper.flush()
     return [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
 
@@ -167,19 +214,23 @@ def expected_records(
     start: datetime,
     end: datetime,
     group_by: list[str],
+    account: int = 0,
 ) -> list[dict[str, Any]]:
-    """The rows the tap must emit, from the model: keys per group_by, exact sums.
+    """The rows the tap must emit for account ``account`` (its index in the sandbox), from the
+    model: keys per group_by, exact sums.
 
     Old videos' video_views are not served by the API, so their per-tweet rows are absent
     (their counts are zero anyway, so sums without tweet.id are unchanged).
     """
     model = sandbox.model
-    old_videos = set(model.ids_of_kind("old_video"))
+    account_id = model.accounts[account].id
+    old_videos = set(model.ids_of_kind("old_video", account))
     served = [i for i in tweet_ids if (t := model.tweet(i)) and not t.deleted]
     columns = [COLUMNS[g] for g in group_by]
     records = []
     for row in model.expected(served, metrics, start, end, group_by):
-        record: dict[str, Any] = dict(zip(columns, row.key, strict=True))
+        record: dict[str, Any] = {"account_id": account_id}
+        record.update(zip(columns, row.key, strict=True))
         if record.get("tweet_id") in old_videos and record.get("engagement_type") == (
             "video_views"
         ):
@@ -193,10 +244,10 @@ def expected_records(
 
 
 def by_key(records: list[dict[str, Any]]) -> dict[tuple, int]:
-    """Records as {key tuple: count}; fails on a duplicate key."""
+    """Records as {key tuple: count} (columns in name order); fails on a duplicate key."""
     out: dict[tuple, int] = {}
     for record in records:
-        key = tuple((k, v) for k, v in record.items() if k != "engagement_count")
+        key = tuple(sorted((k, v) for k, v in record.items() if k != "engagement_count"))
         assert key not in out, f"duplicate key {key}"
         out[key] = record["engagement_count"]
     return out

@@ -4,7 +4,8 @@ The Engagement API needs the OAuth 1.0a token of the account that owns the tweet
 account the developer console shows it; for another account that account's owner authorizes your
 app once: this command gets a request token, prints the authorize URL, reads the PIN the owner
 sees after approving, exchanges it for the access token and secret, and writes them where you
-choose: into a tap config JSON (--config) or into a Meltano project's .env file (--meltano). The
+choose: into a tap config JSON (--config) or into a Meltano project's .env file (--meltano); with
+--account NAME, as the entry NAME of the ``accounts`` list (the tap's several-accounts form). The
 token values are never printed, and the file is written with mode 0600 from its first byte.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import logging
 import os
@@ -20,13 +22,14 @@ import secrets
 import socket
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeGuard
 from urllib.parse import urlsplit
 
 import requests
+from dotenv import dotenv_values
 from requests_oauthlib import OAuth1Session
 from requests_oauthlib.oauth1_session import TokenRequestDenied
 
@@ -38,6 +41,11 @@ ENV_NAMES = {
     "access_token": f"{ENV_PREFIX}ACCESS_TOKEN",
     "access_token_secret": f"{ENV_PREFIX}ACCESS_TOKEN_SECRET",
 }
+#: The Meltano environment variable of the ``accounts`` setting (a JSON list).
+ACCOUNTS_ENV = f"{ENV_PREFIX}ACCOUNTS"
+#: The entry the single account's top-level token becomes when a second account is added.
+DEFAULT_ACCOUNT = "default"
+_FIX = "fix it or give another path"
 _RETRY_HINT = "the PIN is used up: run the command again"
 
 
@@ -100,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="with --meltano: the .env file to write (default: .env in the current directory)",
     )
+    parser.add_argument(
+        "--account",
+        metavar="NAME",
+        help="add the token to the accounts list as the entry NAME (use the account's handle): "
+        f"an entry NAME gets the new token, else one is appended; a top-level token becomes "
+        f"the entry {DEFAULT_ACCOUNT!r} (with --meltano: {ACCOUNTS_ENV})",
+    )
     return parser
 
 
@@ -133,6 +148,9 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
         raise UsageError(
             "--env-file goes with --meltano; with --config the tokens go into the JSON"
         )
+    name: str | None = args.account
+    if name is not None and not name.strip():
+        raise UsageError("--account needs a name, such as the account's handle")
     base = _check_oauth_url(args.oauth_url)
     # Refuse an unusable destination now: once the PIN is exchanged it cannot be used again.
     if args.config is not None:
@@ -140,7 +158,7 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
     else:
         env_file = args.env_file if args.env_file is not None else Path(".env")
         destination = _Destination("--env-file", env_file, json_object=False)
-    destination.read()
+    destination.accounts(destination.read(), name)
 
     token = _pin_flow(args.consumer_key, args.consumer_secret, args.oauth_url, base)
     values = {
@@ -152,26 +170,41 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
         raise UsageError(
             f"{base}/oauth/access_token answered without a token and secret; check --oauth-url"
         )
-    who = f"@{token.get('screen_name', '?')} (user id {token.get('user_id', '?')})"
-    if args.config is not None:
-        destination.write_json(values)
-        print(f"3. Wrote the access token and secret of {who} to {_show(args.config)}")
-        return 0
-    env_values = {ENV_NAMES[name]: value for name, value in values.items()}
-    destination.write_env(env_values)
-    shown = _show(os.path.abspath(destination.given))
-    print(
-        f"3. Wrote the access token and secret of {who} to {shown} (mode 0600, other lines "
-        f"kept) as {' and '.join(env_values)}."
-    )
+    handle = f"@{token.get('screen_name', '?')}"
+    added, converted = destination.write(values, name, handle)
+    _report(destination, name, f"{handle} (user id {token.get('user_id', '?')})", added, converted)
+    return 0
+
+
+def _report(
+    destination: _Destination, name: str | None, who: str, added: bool, converted: bool
+) -> None:
+    """What was written where, naming the account and never a token value."""
+    accounts, pair = destination.labels
+    to_env = not destination.json_object
+    where = _show(os.path.abspath(destination.given) if to_env else destination.given)
+    if to_env:
+        where += " (mode 0600, other lines kept)"
+    if name is None:
+        as_names = f" as {' and '.join(ENV_NAMES.values())}" if to_env else ""
+        line = f"Wrote the access token and secret of {who} to {where}{as_names}"
+    elif added:
+        line = f"Added the account {_show(name)}, {who}, to {accounts} in {where}"
+    else:
+        line = f"Updated the account {_show(name)}, {who}, in {accounts} in {where}"
+    print(f"3. {line}{'.' if to_env else ''}")
+    if converted:
+        print(f"   Moved {pair} into {accounts} as the account {DEFAULT_ACCOUNT}.")
+    if not to_env:
+        return
+    settings = "accounts" if name is not None else "access_token and access_token_secret"
     print(
         "   Check: `meltano config list tap-twitter-engagement` in the project directory "
-        "lists access_token and access_token_secret, redacted."
+        f"lists {settings}, redacted."
     )
     project = Path(os.path.abspath(destination.given)).parent
     if not (project / "meltano.yml").exists():
         print(f"   Note: {_show(project)} has no meltano.yml; Meltano reads the project's .env.")
-    return 0
 
 
 def _pin_flow(key: str, secret: str, given_url: str, base: str) -> dict[str, str]:
@@ -320,41 +353,133 @@ class _Destination:
         return self._parse(raw)
 
     def _parse(self, raw: bytes) -> dict[str, object] | str:
-        fix = "fix it or give another path"
         if not self.json_object:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise self._refuse(f"is not UTF-8 text; {fix}") from None
+                raise self._refuse(f"is not UTF-8 text; {_FIX}") from None
             problem = _check_env_text(text)
             if problem:
-                raise self._refuse(f"{problem}; {fix}")
+                raise self._refuse(f"{problem}; {_FIX}")
             return text
         if not raw.strip():
-            raise self._refuse(f"is empty, not a JSON object; {fix}")
+            raise self._refuse(f"is empty, not a JSON object; {_FIX}")
         try:
             content = json.loads(raw)
         except UnicodeDecodeError:
-            raise self._refuse(f"is not JSON (not UTF-8 text); {fix}") from None
+            raise self._refuse(f"is not JSON (not UTF-8 text); {_FIX}") from None
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
-            raise self._refuse(f"is not JSON ({exc.msg} at {where}); {fix}") from None
+            raise self._refuse(f"is not JSON ({exc.msg} at {where}); {_FIX}") from None
         except (ValueError, RecursionError):
-            raise self._refuse(f"is not JSON; {fix}") from None
+            raise self._refuse(f"is not JSON; {_FIX}") from None
         if not isinstance(content, dict):
-            raise self._refuse(f"holds a JSON {_json_kind(content)}, not an object; {fix}")
+            raise self._refuse(f"holds a JSON {_json_kind(content)}, not an object; {_FIX}")
         return content
 
-    def write_json(self, values: dict[str, str]) -> None:
-        config = self.read()  # read again: keep what was edited while the owner approved
-        config = config if isinstance(config, dict) else {}
-        config.update(values)
-        self._write(json.dumps(config, indent=2) + "\n")
+    @property
+    def labels(self) -> tuple[str, str]:
+        """The names of the accounts list and of the single account's token pair in the file."""
+        if self.json_object:
+            return "accounts", "access_token/access_token_secret"
+        return ACCOUNTS_ENV, f"{ENV_NAMES['access_token']}/_SECRET"
 
-    def write_env(self, values: dict[str, str]) -> None:
-        text = self.read()
-        text = text if isinstance(text, str) else ""
-        self._write(update_env_text(text, values))
+    def accounts(
+        self, content: dict[str, object] | str | None, name: str | None
+    ) -> tuple[list[dict[str, object]], bool]:
+        """The accounts list to add the account ``name`` to (``[]`` without a name), and whether
+        the single account's top-level token moved into it as the entry ``default``.
+
+        Refuses, before the PIN flow, a file the new token cannot be written into.
+        """
+        accounts_label, pair_label = self.labels
+        listed: object
+        pair: list[object]
+        if self.json_object:
+            config = content if isinstance(content, dict) else {}
+            listed, pair = config.get("accounts"), [config.get(key) for key in ENV_NAMES]
+        else:
+            text = content if isinstance(content, str) else ""
+            listed = _env_value(text, ACCOUNTS_ENV) or None
+            if listed is not None and "${" in listed:
+                raise self._refuse(
+                    f"has {accounts_label} with '${{', which python-dotenv expands and this "
+                    f"command does not rewrite; {_FIX}"
+                )
+            with contextlib.suppress(ValueError, RecursionError):  # else refused as not a list
+                listed = None if listed is None else json.loads(listed)
+            pair = [_env_value(text, key) for key in ENV_NAMES.values()]
+        if listed is None:
+            accounts: list[dict[str, object]] = []
+        elif _list_of_objects(listed):
+            accounts = listed
+        else:
+            raise self._refuse(
+                f"has {accounts_label} set to something other than a JSON list of objects; {_FIX}"
+            )
+        if name is None and listed is not None:
+            raise self._refuse(
+                f"has {accounts_label}; add --account NAME (such as the handle) to add this "
+                "account to it"
+            )
+        if name is None or not any(pair):
+            return accounts, False
+        if listed is not None:
+            raise self._refuse(
+                f"has {pair_label} besides {accounts_label}, which the tap refuses; {_FIX}"
+            )
+        token, secret = pair
+        if not (isinstance(token, str) and token and isinstance(secret, str) and secret):
+            raise self._refuse(f"has only one of {pair_label}; {_FIX}")
+        entry: dict[str, object] = {
+            "name": DEFAULT_ACCOUNT,
+            "access_token": token,
+            "access_token_secret": secret,
+        }
+        return [entry], True
+
+    def write(self, values: dict[str, str], name: str | None, handle: str) -> tuple[bool, bool]:
+        """Write the token and secret of ``handle``: top-level, or as the account ``name``.
+
+        Whether that account was added (not updated), and whether the top-level token moved
+        into the accounts list.
+        """
+        content = self.read()  # read again: keep what was edited while the owner approved
+        accounts, converted = self.accounts(content, name)
+        added = False
+        if name is not None:
+            for entry in accounts:
+                if (
+                    entry.get("access_token") == values["access_token"]
+                    and entry.get("name") != name
+                ):
+                    raise UsageError(
+                        f"the token of {handle} is already in {self.labels[0]} as "
+                        f"{_show(entry.get('name'))}; nothing was written"
+                    )
+            same_name = [entry for entry in accounts if entry.get("name") == name]
+            added = not same_name
+            if same_name:
+                same_name[0].update(values)  # its other keys kept
+            else:
+                accounts.append({"name": name, **values})
+        if self.json_object:
+            config = content if isinstance(content, dict) else {}
+            if name is None:
+                config.update(values)
+            else:
+                for key in values:
+                    config.pop(key, None)
+                config["accounts"] = accounts
+            self._write(json.dumps(config, indent=2) + "\n")
+            return added, converted
+        env: dict[str, str | None] = {ENV_NAMES[key]: value for key, value in values.items()}
+        if name is not None:  # the single account's two lines go; the list is one JSON value
+            compact = json.dumps(accounts, separators=(",", ":"))
+            # The same JSON without "${", which python-dotenv would expand even in quotes.
+            env = dict.fromkeys(env) | {ACCOUNTS_ENV: compact.replace("${", "\\u0024{")}
+        self._write(update_env_text(content if isinstance(content, str) else "", env))
+        return added, converted
 
     def _write(self, text: str) -> None:
         try:
@@ -363,6 +488,10 @@ class _Destination:
             raise self._refuse(
                 f"could not be written ({exc.strerror}) and is unchanged; {_RETRY_HINT}"
             ) from None
+
+
+def _list_of_objects(value: object) -> TypeGuard[list[dict[str, object]]]:
+    return isinstance(value, list) and all(isinstance(entry, dict) for entry in value)
 
 
 def _json_kind(value: object) -> str:
@@ -524,9 +653,19 @@ def env_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def update_env_text(text: str, values: dict[str, str]) -> str:
-    """``text`` with the variables of ``values`` set: each one's first line replaced in place,
-    its later lines dropped, missing ones appended; every other byte kept as it was."""
+def _env_value(text: str, key: str) -> str | None:
+    """The value python-dotenv reads for ``key`` (its last binding), not expanded."""
+    bindings = [piece for piece in _env_pieces(text.removeprefix("\ufeff")) if piece.key == key]
+    if not bindings:
+        return None
+    # One binding the grammar above accepts: python-dotenv parses it without a warning.
+    return dotenv_values(stream=io.StringIO(bindings[-1].text), interpolate=False).get(key)
+
+
+def update_env_text(text: str, values: Mapping[str, str | None]) -> str:
+    """``text`` with the variables of ``values`` set (None: removed): each one's first line
+    replaced in place, its later lines dropped, missing ones appended; every other byte kept as
+    it was."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     text = text.removeprefix(bom)
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -536,14 +675,17 @@ def update_env_text(text: str, values: dict[str, str]) -> str:
         if piece.key not in values:
             out.append(piece.text)
         elif piece.key in pending:
-            export = "export " if piece.exported else ""
-            line = f"{export}{piece.key}={env_quote(pending.pop(piece.key))}"
-            out.append(line + (newline if piece.text.endswith(("\n", "\r")) else ""))
+            value = pending.pop(piece.key)
+            if value is not None:
+                export = "export " if piece.exported else ""
+                line = f"{export}{piece.key}={env_quote(value)}"
+                out.append(line + (newline if piece.text.endswith(("\n", "\r")) else ""))
     body = "".join(out)
-    if pending:
+    appended = {key: value for key, value in pending.items() if value is not None}
+    if appended:
         if body and not body.endswith(("\n", "\r")):
             body += newline
-        body += "".join(f"{key}={env_quote(value)}{newline}" for key, value in pending.items())
+        body += "".join(f"{key}={env_quote(value)}{newline}" for key, value in appended.items())
     return bom + body
 
 

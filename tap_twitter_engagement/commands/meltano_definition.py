@@ -19,8 +19,12 @@ from tap_twitter_engagement.tap import TapTwitterEngagement
 
 #: Where the project lives; the Hub definition installs from it (README: Meltano).
 REPO_URL = "https://github.com/tap-twitter-engagement/tap-twitter-engagement"
-#: Settings groups Meltano checks before a run: the four credentials.
-SETTINGS_GROUPS = [["consumer_key", "consumer_secret", "access_token", "access_token_secret"]]
+#: Settings groups Meltano checks before a run: the app's key and secret with one token, or
+#: with the accounts list.
+SETTINGS_GROUPS = [
+    ["consumer_key", "consumer_secret", "access_token", "access_token_secret"],
+    ["consumer_key", "consumer_secret", "accounts"],
+]
 
 
 def meltano_kind(prop: Mapping[str, Any]) -> str:
@@ -95,19 +99,22 @@ def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
 
 
 def write(root: Path) -> None:
-    """Rewrite the Hub definition and the extractor's settings in ``meltano.yml`` from the
-    schema (the rest of ``meltano.yml`` is kept as it is)."""
+    """Rewrite the Hub definition, and the extractor's settings groups and settings in
+    ``meltano.yml``, from the schema (the rest of ``meltano.yml`` is kept as it is)."""
+
     def dump(value: Any) -> str:
         return yaml.safe_dump(value, sort_keys=False, width=100, allow_unicode=True)
 
     (root / "plugins" / "extractors" / "tap-twitter-engagement.yml").write_text(dump(definition()))
     project = root / "meltano.yml"
     text = project.read_text()
-    start = text.index("    settings:\n", text.index("  - name: tap-twitter-engagement\n"))
+    start = text.index(
+        "    settings_group_validation:\n", text.index("  - name: tap-twitter-engagement\n")
+    )
     end = text.index("  loaders:\n")
+    declared = {"settings_group_validation": SETTINGS_GROUPS, "settings": settings()}
     block = "".join(
-        f"    {line}" if line.strip() else line
-        for line in dump({"settings": settings()}).splitlines(keepends=True)
+        f"    {line}" if line.strip() else line for line in dump(declared).splitlines(keepends=True)
     )
     project.write_text(text[:start] + block + text[end:])
 

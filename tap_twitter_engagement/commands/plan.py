@@ -1,9 +1,10 @@
 """``tap-twitter-engagement-plan --config CONFIG [--state STATE]``: a plan, without a sync.
 
-It validates the config, selects the tweets (v2 calls only; never the Engagement API), reads the
-state if one is given, and prints the period, the windows and requests (backfill and incremental
-apart), the time they need at the configured pace, and the number of distinct tweet authors,
-since X bills the Engagement API per handle.
+It validates the config, selects each account's tweets (v2 calls only; never the Engagement
+API), reads the state if one is given, and prints the period, each account's windows and
+requests (backfill and incremental apart), the time the whole run needs at the configured pace,
+and the handles billed (the accounts and the distinct authors of their tweets), since X bills
+the Engagement API per handle. A failed account is one line at the end, and exit code 1.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tap_twitter_engagement.api import (
     MAX_WINDOW_DAYS,
     TOTALS_RECENT_DAYS,
 )
-from tap_twitter_engagement.errors import LOGGER_NAME
+from tap_twitter_engagement.errors import LOGGER_NAME, AccessRefused
 from tap_twitter_engagement.inputs import read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.plan import format_api_time
@@ -34,24 +35,71 @@ from tap_twitter_engagement.tap import TapTwitterEngagement, one_line
 
 
 def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
+    """The plan, account by account, then the whole run (failed accounts are left out and
+    reported by the caller)."""
     stream = tap.streams["historical_engagement"]
     if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
         raise TypeError(type(stream))
     settings = tap.settings
-    chosen = tap.run.selection()
-    period, tweet_ids, _, planned = stream.run_plan(now, None)
-    in_window: dict[int, set[str]] = {}
-    for request in planned:
-        in_window.setdefault(request.window_index, set()).update(request.tweet_ids)
-    groups = len({frozenset(ids) for ids in in_window.values()})
-    windows = len(in_window)
-    backfill = sum(r.backfill for r in planned)
-    mode = settings.tweet_selection
-    if mode == "recent":
-        authors = {chosen.user_id} if chosen.tweet_ids else set()
-    else:
-        authors = {str(t.get("author_id")) for t in tap.run.tweet_metadata().values()}
+    period = stream.period(now)
     days = (period.end - period.start).total_seconds() / 86400
+    lines = [
+        "Plan for historical_engagement (no Engagement API call was made):",
+        f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
+        f"({days:g} days)",
+        f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",
+    ]
+    handles: set[str] = set()
+    total = 0
+    all_ids: list[str] = []
+    lookups = 0
+    for account in tap.run.ready():
+        context = {"account_id": account.user_id}
+        mode = account.account.tweet_selection
+        try:
+            _, tweet_ids, _, planned = stream.run_plan(now, account, context)
+            authors = account.tweet_metadata().values() if mode == "manual" else ()
+        except AccessRefused as exc:
+            tap.run.fail(account, exc)
+            continue
+        handles.add(account.user_id)
+        handles.update(str(t.get("author_id")) for t in authors)
+        if mode == "manual":
+            lookups += _calls(tweet_ids, LOOKUP_MAX_IDS)
+        in_window: dict[int, set[str]] = {}
+        for request in planned:
+            in_window.setdefault(request.window_index, set()).update(request.tweet_ids)
+        groups = len({frozenset(ids) for ids in in_window.values()})
+        backfill = sum(r.backfill for r in planned)
+        total += len(planned)
+        all_ids += tweet_ids
+        lines += [
+            f"  account {account.label}: {len(tweet_ids)} tweets ({mode} mode)",
+            f"    groups of tweets that need the same days: {groups}; their windows of <= "
+            f"{MAX_WINDOW_DAYS} days: {len(in_window)}; batches of <= {MAX_IDS['historical']} "
+            "ids per window",
+            f"    requests: {len(planned)}: {backfill} backfill (days never delivered), "
+            f"{len(planned) - backfill} incremental (lookback and new days)",
+        ]
+    lines += [
+        f"  accounts: {len(tap.run.ready())}; billed handles (the accounts and the distinct "
+        f"authors of their tweets): {len(handles)}",
+        f"  time: {_timing(tap, total)}",
+        "Other streams, if selected:",
+        f"  engagement_totals: {_calls(all_ids, MAX_IDS['totals'])} to "
+        f"{2 * _calls(all_ids, MAX_IDS['totals'])} requests (tweets younger and older "
+        f"than {TOTALS_RECENT_DAYS} days are asked apart)",
+        f"  engagement_28hr: {_calls(all_ids, MAX_IDS['28hr'])} requests",
+        f"  tweets: {lookups} v2 lookups",
+        "  accounts: no more requests (GET /2/users/me, read once per account)",
+    ]
+    return lines
+
+
+def _timing(tap: TapTwitterEngagement, requests: int) -> str:
+    """How long the whole run's historical requests take at the configured limits: the
+    accounts share one pace, since the limits are the app's."""
+    settings = tap.settings
     limits = [
         f"{limit}/{unit}"
         for limit, unit in (
@@ -60,34 +108,21 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
         )
         if limit
     ]
-    interval = tap.run.pacer.interval("historical")
-    timing = (
-        f"{len(planned)} requests at {' and '.join(limits)} (paced at {SAFETY:.0%} of it): at "
-        f"least {math.ceil(max(0, len(planned) - 1) * interval)} s"
-        if limits
-        else "no max_requests_per_minute or _per_second set: bound by latency and the API's "
-        "own limits (the tap paces to the limits its responses report)"
+    if not limits:
+        return (
+            f"{requests} requests; no max_requests_per_minute or _per_second set: bound by "
+            "latency and the API's own limits (the tap paces to the limits its responses report)"
+        )
+    seconds = math.ceil(max(0, requests - 1) * tap.run.pacer.interval("historical"))
+    return (
+        f"{requests} requests at {' and '.join(limits)} (paced at {SAFETY:.0%} of it): at "
+        f"least {seconds} s ({_duration(seconds)}) for the whole run"
     )
-    return [
-        "Plan for historical_engagement (no Engagement API call was made):",
-        f"  tweets: {len(tweet_ids)} ({mode} mode); distinct authors (billed handles): "
-        f"{len(authors)}",
-        f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
-        f"({days:g} days)",
-        f"  groups of tweets that need the same days: {groups}; their windows of <= "
-        f"{MAX_WINDOW_DAYS} days: {windows}; batches of <= {MAX_IDS['historical']} ids per window",
-        f"  requests: {len(planned)}: {backfill} backfill (days never delivered), "
-        f"{len(planned) - backfill} incremental (lookback and new days)",
-        f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",
-        f"  time: {timing}",
-        "Other streams, if selected:",
-        f"  engagement_totals: {_calls(chosen.tweet_ids, MAX_IDS['totals'])} to "
-        f"{2 * _calls(chosen.tweet_ids, MAX_IDS['totals'])} requests (tweets younger and older "
-        f"than {TOTALS_RECENT_DAYS} days are asked apart)",
-        f"  engagement_28hr: {_calls(chosen.tweet_ids, MAX_IDS['28hr'])} requests",
-        f"  tweets: {0 if mode == 'recent' else _calls(chosen.tweet_ids, LOOKUP_MAX_IDS)} v2 "
-        "lookups",
-    ]
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
 
 
 def _calls(ids: Sequence[str], per_call: int) -> int:
@@ -116,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         state = read_state(args.state) if args.state else None
         tap = TapTwitterEngagement(config=config, state=state)
         print("\n".join(describe(tap, datetime.now(UTC))))
+        tap.run.raise_failures()
     except click.ClickException as exc:  # config errors and API refusals: one line
         exc.show()
         return 1

@@ -9,9 +9,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from tap_twitter_engagement.sandbox.engagement import Behaviour
-from tap_twitter_engagement.sandbox.model import REVISION_HOURS
+from tap_twitter_engagement.sandbox.model import REVISION_HOURS, account_username
 from tap_twitter_engagement.sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
 
 
@@ -19,6 +20,13 @@ def _non_negative(value: str) -> int:
     number = int(value)
     if number < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not 1 or more")
     return number
 
 
@@ -39,14 +47,41 @@ def build_parser() -> argparse.ArgumentParser:
     add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     add("--port", type=int, default=0, help="port; 0 picks a free one (default)")
     add("--seed", type=int, default=42, help="seed of the account, tweets, counts, credentials")
-    add("--tweets", type=int, default=120, help="number of tweets in the model (default 120)")
-    add("--config-out", type=Path, help="also write a ready tap config (JSON) to this path")
+    add(
+        "--tweets",
+        type=int,
+        default=120,
+        help="number of tweets of each account (default 120)",
+    )
+    add(
+        "--accounts",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="brand accounts authorizing the one app, each with its own handle (sandbox_brand, "
+        "sandbox_brand_2, ...), user id, tweets and access token; they share the rate limits "
+        "(default 1)",
+    )
+    add(
+        "--revoke",
+        action="append",
+        default=[],
+        metavar="HANDLE",
+        help="this account has revoked the app: its token gets 401 `Access token not found` "
+        "(repeatable)",
+    )
+    add(
+        "--config-out",
+        type=Path,
+        help="also write a ready tap config (JSON) to this path; with --accounts above 1, "
+        "the `accounts` list form",
+    )
     add(
         "--env-out",
         type=Path,
         help="also write shell `export` lines (SANDBOX_URL and the TAP_TWITTER_ENGAGEMENT_* "
-        "credentials) for Meltano's demo environment: `source` the file, then `meltano "
-        "--environment demo run ...`",
+        "credentials; with --accounts above 1, TAP_TWITTER_ENGAGEMENT_ACCOUNTS as JSON) for "
+        "Meltano's demo environment: `source` the file, then `meltano --environment demo run ...`",
     )
     add(
         "--rate-limit-per-minute",
@@ -160,17 +195,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def env_lines(config: dict[str, str]) -> str:
-    """``export`` lines pointing Meltano's demo environment at this sandbox."""
-    names = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+def env_lines(config: dict[str, Any]) -> str:
+    """``export`` lines pointing Meltano's demo environment at this sandbox: the two tokens, or
+    with an ``accounts`` list, ``TAP_TWITTER_ENGAGEMENT_ACCOUNTS`` as JSON."""
     lines = [f"export SANDBOX_URL={shlex.quote(config['api_url'])}"]
+    names = ["consumer_key", "consumer_secret"]
+    if "accounts" not in config:
+        names += ["access_token", "access_token_secret"]
     for name in names:
         lines.append(f"export TAP_TWITTER_ENGAGEMENT_{name.upper()}={shlex.quote(config[name])}")
+    if "accounts" in config:
+        value = json.dumps(config["accounts"], separators=(",", ":"))
+        lines.append(f"export TAP_TWITTER_ENGAGEMENT_ACCOUNTS={shlex.quote(value)}")
     return "\n".join(lines) + "\n"
 
 
+def _credential_lines(sandbox: Sandbox, config: dict[str, Any]) -> list[str]:
+    """The credentials to print: the four values, or the app's and then each account's."""
+    if "accounts" not in config:
+        return [
+            *(
+                f"  {key}: {value}"
+                for key, value in config.items()
+                if key.endswith(("key", "secret", "token"))
+            ),
+            f"  bearer_token: {sandbox.credentials.bearer_token}",
+        ]
+    app = sandbox.credentials
+    lines = [
+        f"  consumer_key: {app.consumer_key}",
+        f"  consumer_secret: {app.consumer_secret}",
+        f"  bearer_token: {app.bearer_token}",
+    ]
+    revoked = set(sandbox.revoked())
+    for index, user in enumerate(sandbox.accounts):
+        own = sandbox.account_credentials(index)
+        mark = ", revoked" if user.username in revoked else ""
+        lines += [
+            f"  account {index}: @{user.username} (user id {user.id}){mark}",
+            f"    access_token: {own.access_token}",
+            f"    access_token_secret: {own.access_token_secret}",
+        ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handles = {account_username(index): index for index in range(args.accounts)}
+    for handle in args.revoke:
+        if handle.removeprefix("@").lower() not in handles:
+            parser.error(
+                f"--revoke {handle}: no such account; the accounts are "
+                + ", ".join(f"@{h}" for h in handles)
+            )
     sandbox = Sandbox(
         host=args.host,
         port=args.port,
@@ -180,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         v2_rate_limit_per_minute=args.v2_rate_limit_per_minute,
         rate_limit_per_second=args.rate_limit_per_second,
         revision_hours=args.revision_hours,
+        accounts=args.accounts,
         faults=Faults(
             latency_ms=args.latency_ms,
             fail_rate=args.fail_rate,
@@ -200,23 +279,34 @@ def main(argv: list[str] | None = None) -> int:
             unsupported_video_views=args.unsupported_video_views,
         ),
     )
+    for handle in args.revoke:
+        sandbox.revoke(handle)
     sandbox.start()
-    config = sandbox.tap_config()
+    config = sandbox.tap_config_accounts() if args.accounts > 1 else sandbox.tap_config()
     if args.config_out:
         args.config_out.write_text(json.dumps(config, indent=2) + "\n")
     if args.env_out:
         args.env_out.write_text(env_lines(config))
     user = sandbox.model.user
-    lines = [
-        f"Engagement API sandbox listening on {sandbox.base_url}",
-        f"account: @{user.username} (user id {user.id}), {len(sandbox.model.tweets)} tweets",
+    lines = [f"Engagement API sandbox listening on {sandbox.base_url}"]
+    if args.accounts == 1:
+        lines.append(
+            f"account: @{user.username} (user id {user.id}), {len(sandbox.model.tweets)} tweets"
+        )
+    else:
+        lines.append(
+            f"accounts: {args.accounts} under one app (one consumer key, shared rate limits), "
+            f"{args.tweets} tweets each"
+        )
+    if args.revoke:
+        lines.append(
+            "revoked: "
+            + ", ".join(f"@{h}" for h in sandbox.revoked())
+            + " (401 Access token not found)"
+        )
+    lines += [
         "sandbox-only credentials (they work nowhere else):",
-        *(
-            f"  {key}: {value}"
-            for key, value in config.items()
-            if key.endswith(("key", "secret", "token"))
-        ),
-        f"  bearer_token: {sandbox.credentials.bearer_token}",
+        *_credential_lines(sandbox, config),
     ]
     if args.config_out:
         lines.append(f"tap config written to {args.config_out}")

@@ -255,15 +255,20 @@ def respond(
     behaviour: Behaviour,
     *,
     bearer: bool = False,
+    user_id: str | None = None,
 ) -> dict[str, Any]:
-    """The 200 body for a valid request, or an :class:`ApiError` for whole-request refusals."""
+    """The 200 body for a valid request, or an :class:`ApiError` for whole-request refusals.
+
+    ``user_id`` is the token's user (default the model's first account): only its tweets are
+    served; another author's, another account's included, refuse the request.
+    """
     tweets = [model.tweet(tweet_id) for tweet_id in request.tweet_ids]
     if bearer:
         private = [m for m in request.metrics if m not in PUBLIC_METRICS]
         if private:
             raise ApiError(403, f"Forbidden to access metrics: {', '.join(private)}")
     else:
-        _refuse_other_authors(request.tweet_ids, model, behaviour)
+        _refuse_other_authors(request.tweet_ids, model, behaviour, user_id or model.user.id)
     if any(t is not None and t.protected for t in tweets):
         raise ApiError(400, "Tweet ID(s) are unavailable")
     body: dict[str, Any] = {}
@@ -315,16 +320,17 @@ def _age_days(model: SandboxModel, tweet_id: str, now: datetime) -> float:
 
 
 def _refuse_other_authors(
-    tweet_ids: Sequence[str], model: SandboxModel, behaviour: Behaviour
+    tweet_ids: Sequence[str], model: SandboxModel, behaviour: Behaviour, user_id: str
 ) -> None:
-    """One unowned id rejects the whole request (403), naming the ids per author."""
+    """One id not authored by the token's user rejects the whole request (403), naming the ids
+    per author (protected tweets get their own 400 instead)."""
     foreign: dict[str, list[str]] = {}
     for tweet_id in dict.fromkeys(tweet_ids):
         tweet = model.tweet(tweet_id)
         if (
             tweet is not None
             and not tweet.deleted
-            and tweet.author_id not in (model.user.id, model.protected_user.id)
+            and tweet.author_id not in (user_id, model.protected_user.id)
         ):
             foreign.setdefault(tweet.author_id, []).append(tweet_id)
     if not foreign:

@@ -1,4 +1,4 @@
-"""The sandbox's data model: one account, its tweets, and a count for every (tweet, metric, hour).
+"""The sandbox's data model: accounts, their tweets, and a count for every (tweet, metric, hour).
 
 Every final count is a pure function of the model's seed, the tweet, the metric and the UTC hour.
 What the API shows for an hour also depends on when it is asked: recent hours are revised upwards
@@ -31,6 +31,10 @@ TOTALS_RECENT_DAYS = 90
 VIDEO_VIEWS_MAX_AGE_DAYS = 1800
 #: Hours after an hour's start during which the API still revises its count (default).
 REVISION_HOURS = 72
+#: Snowflake sequence numbers available per millisecond: accounts x tweets must fit in them.
+_SEQUENCES = 0x400000
+#: The day user metrics count from (followers grow each day after it).
+_USER_METRICS_EPOCH = date(2020, 1, 1)
 
 #: Per-mille of a day's impressions that each metric amounts to (before jitter).
 _RATIO_PER_MILLE: dict[str, int] = {
@@ -119,6 +123,11 @@ def visible_count(final: int, elapsed_hours: int, revision_hours: int) -> int:
     return final - (final // 2) * left // revision_hours
 
 
+def account_username(index: int) -> str:
+    """The handle of account ``index``: ``sandbox_brand``, ``sandbox_brand_2``, ..."""
+    return "sandbox_brand" if index == 0 else f"sandbox_brand_{index + 1}"
+
+
 @dataclass(frozen=True)
 class User:
     """An account known to the sandbox."""
@@ -160,10 +169,14 @@ class ExpectedRow:
 
 @dataclass
 class SandboxModel:
-    """A deterministic account with ``tweet_count`` tweets of mixed kinds, anchored at midnight.
+    """``account_count`` deterministic accounts, each with ``tweet_count`` tweets of mixed kinds,
+    anchored at midnight.
 
-    ``anchor`` is the instant the newest tweets lead up to; by default the start of the current
-    UTC day, so a sandbox restarted on the same day serves the same tweets and ids.
+    Account 0 (``user``) is ``@sandbox_brand``; account ``i > 0`` is ``@sandbox_brand_{i + 1}``
+    with its own id and tweets, derived from the seed and ``i``, so adding accounts changes
+    nothing about the ones before. ``anchor`` is the instant the newest tweets lead up to; by
+    default the start of the current UTC day, so a sandbox restarted on the same day serves the
+    same tweets and ids.
     """
 
     seed: int = 42
@@ -171,24 +184,32 @@ class SandboxModel:
     anchor: datetime | None = None
     #: Hours after an hour's start during which its count is still revised (0 = final at once).
     revision_hours: int = REVISION_HOURS
+    #: How many accounts (brand handles) the model holds; 1 is the single-account sandbox.
+    account_count: int = 1
     user: User = field(init=False)
+    #: Every account, ``accounts[0] is user``.
+    accounts: list[User] = field(init=False)
     other_user: User = field(init=False)
     protected_user: User = field(init=False)
+    #: Every account's tweets (and the other authors' tweets mixed into them), newest first.
     tweets: list[Tweet] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.revision_hours < 0:
             raise ValueError(f"revision_hours must be 0 or more, not {self.revision_hours}")
+        if self.account_count < 1:
+            raise ValueError(f"account_count must be 1 or more, not {self.account_count}")
+        if self.account_count * self.tweet_count > _SEQUENCES:
+            raise ValueError(
+                f"{self.account_count} accounts x {self.tweet_count} tweets is more than the "
+                f"{_SEQUENCES} tweets the sandbox can give distinct ids"
+            )
         if self.anchor is None:
             now = datetime.now(UTC)
             self.anchor = now.replace(hour=0, minute=0, second=0, microsecond=0)
         self.anchor = self.anchor.astimezone(UTC)
-        rng = random.Random(self.seed)
-        self.user = User(
-            id=str(1_500_000_000_000_000_000 + self.seed),
-            username="sandbox_brand",
-            name="Sandbox Brand",
-        )
+        self.accounts = [self._account(index) for index in range(self.account_count)]
+        self.user = self.accounts[0]
         self.other_user = User(
             id=str(1_600_000_000_000_000_000 + self.seed),
             username="someone_else",
@@ -200,12 +221,35 @@ class SandboxModel:
             name="Private Brand",
             protected=True,
         )
-        self.tweets = self._generate(rng)
+        # Account 0 draws from the seed itself (the single-account sandbox's tweets and ids);
+        # the others from the seed and their index.
+        self._by_account = [
+            self._generate(
+                random.Random(self.seed if index == 0 else _mix(self.seed, "account", index)),
+                account,
+                index,
+            )
+            for index, account in enumerate(self.accounts)
+        ]
+        self.tweets = sorted(
+            (tweet for tweets in self._by_account for tweet in tweets),
+            key=lambda t: int(t.id),
+            reverse=True,
+        )
         self._by_id = {tweet.id: tweet for tweet in self.tweets}
 
+    def _account(self, index: int) -> User:
+        """Account ``index``: ids 10**12 apart, so no seed below 10**12 makes two collide."""
+        return User(
+            id=str(1_500_000_000_000_000_000 + index * 10**12 + self.seed),
+            username=account_username(index),
+            name="Sandbox Brand" + (f" {index + 1}" if index else ""),
+        )
+
     # ------------------------------------------------------------------ tweets
-    def _generate(self, rng: random.Random) -> list[Tweet]:
-        """Tweets spread over five years, most of them recent, a few of every special kind."""
+    def _generate(self, rng: random.Random, account: User, account_index: int) -> list[Tweet]:
+        """An account's tweets over five years, most of them recent, a few of every special kind
+        (some by ``@someone_else`` and ``@private_brand``, as a brand's list of ids has)."""
         anchor = self.anchor or datetime.now(UTC)
         tweets: list[Tweet] = []
         n = self.tweet_count
@@ -223,9 +267,9 @@ class SandboxModel:
             created = anchor - timedelta(
                 hours=age_hours, minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
             )
-            tweet_id = snowflake(created, index)
+            tweet_id = snowflake(created, account_index * n + index)
             special = index % 12
-            author = self.user.id
+            author = account.id
             deleted = protected = False
             if special == 5:
                 deleted = True
@@ -256,14 +300,27 @@ class SandboxModel:
         return tweets
 
     def _username(self, author_id: str) -> str:
-        for user in (self.user, self.other_user, self.protected_user):
-            if user.id == author_id:
-                return user.username
-        return "unknown"
+        user = self.find_user(author_id)
+        return user.username if user is not None else "unknown"
 
     @property
-    def users(self) -> tuple[User, User, User]:
-        return (self.user, self.other_user, self.protected_user)
+    def users(self) -> tuple[User, ...]:
+        """Every user the model knows: the accounts, then the other and the protected author."""
+        return (*self.accounts, self.other_user, self.protected_user)
+
+    def find_user(self, user_id: str) -> User | None:
+        return next((u for u in self.users if u.id == user_id), None)
+
+    def account_index(self, handle_or_id: str) -> int:
+        """The index of the account with this handle (``@`` optional, any case) or user id."""
+        wanted = handle_or_id.removeprefix("@").lower()
+        for index, account in enumerate(self.accounts):
+            if wanted in (account.username.lower(), account.id):
+                return index
+        raise ValueError(
+            f"no sandbox account {handle_or_id!r}; the accounts are "
+            + ", ".join(f"@{a.username}" for a in self.accounts)
+        )
 
     def tweet(self, tweet_id: str) -> Tweet | None:
         return self._by_id.get(tweet_id)
@@ -282,39 +339,71 @@ class SandboxModel:
         ]
 
     def owned_ids(
-        self, *, exclude_retweets: bool = True, exclude_replies: bool = False
+        self, *, exclude_retweets: bool = True, exclude_replies: bool = False, account: int = 0
     ) -> list[str]:
-        """Ids the tap's recent mode sees for the sandbox account, newest first."""
+        """Ids the tap's recent mode sees for account ``account``'s token, newest first."""
         return [
             t.id
             for t in self.timeline(
-                self.user.id, exclude_retweets=exclude_retweets, exclude_replies=exclude_replies
+                self.accounts[account].id,
+                exclude_retweets=exclude_retweets,
+                exclude_replies=exclude_replies,
             )
         ]
 
-    def ids_of_kind(self, kind: str) -> list[str]:
-        """Ids by special kind: deleted, protected, other_author, video, retweet, reply, old."""
+    def ids_of_kind(self, kind: str, account: int = 0) -> list[str]:
+        """Ids of account ``account``'s mix by special kind, newest first: deleted, protected,
+        other_author, video, retweet, reply, old_video, older_than_90_days."""
         anchor = self.anchor or datetime.now(UTC)
+        owner = self.accounts[account].id
         checks: dict[str, Callable[[Tweet], bool]] = {
             "deleted": lambda t: t.deleted,
             "protected": lambda t: t.protected,
             "other_author": lambda t: t.author_id == self.other_user.id,
-            "video": lambda t: t.has_video and t.author_id == self.user.id and not t.deleted,
+            "video": lambda t: t.has_video and t.author_id == owner and not t.deleted,
             "retweet": lambda t: t.is_retweet,
             "reply": lambda t: t.is_reply,
             "old_video": lambda t: (
                 t.has_video
-                and t.author_id == self.user.id
+                and t.author_id == owner
                 and not t.deleted
                 and self.age_days(t, anchor) > VIDEO_VIEWS_MAX_AGE_DAYS
             ),
             "older_than_90_days": lambda t: (
-                t.author_id == self.user.id
+                t.author_id == owner
                 and not t.deleted
                 and self.age_days(t, anchor) > TOTALS_RECENT_DAYS
             ),
         }
-        return [t.id for t in self.tweets if checks[kind](t)]
+        return [t.id for t in self._by_account[account] if checks[kind](t)]
+
+    # ------------------------------------------------------------------ users
+    def user_public_metrics(self, user_id: str, day: date) -> dict[str, int]:
+        """A user's v2 ``public_metrics`` on a UTC day (modelled, not measured).
+
+        Followers grow every day by a per-user rate of 1 to 12 plus a little jitter, so each
+        day has more than the day before; following and listed creep up slowly;
+        ``tweet_count`` is the user's visible tweets (what its timeline lists).
+        """
+        user = self.find_user(user_id)
+        if user is None:
+            raise KeyError(user_id)
+        days = max(0, (day - _USER_METRICS_EPOCH).days)
+        rate = 1 + _mix(self.seed, user.id, "growth") % 12
+        return {
+            "followers_count": 2_000
+            + _mix(self.seed, user.id, "followers") % 48_000
+            + rate * days
+            + _mix(self.seed, user.id, day, "followers") % rate,
+            "following_count": 100 + _mix(self.seed, user.id, "following") % 900 + days // 30,
+            "tweet_count": len(self.timeline(user.id)),
+            "listed_count": 5 + _mix(self.seed, user.id, "listed") % 120 + days // 120,
+        }
+
+    def user_created_at(self, user_id: str) -> datetime:
+        """When the user's account was created: a second in 2009..2015, fixed per user."""
+        seconds = _mix(self.seed, user_id, "created") % (6 * 365 * 86400)
+        return datetime(2009, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
 
     @staticmethod
     def age_days(tweet: Tweet, now: datetime) -> float:
@@ -568,6 +657,7 @@ __all__ = [
     "SandboxModel",
     "Tweet",
     "User",
+    "account_username",
     "ceil_hour",
     "floor_hour",
     "visible_count",

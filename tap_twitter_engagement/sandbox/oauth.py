@@ -11,9 +11,10 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from oauthlib.oauth1 import (
     AccessTokenEndpoint,
@@ -40,21 +41,30 @@ def _token(seed: int, label: str, length: int) -> str:
 
 @dataclass(frozen=True)
 class Credentials:
-    """The four OAuth 1.0a values a tap config needs, plus an app-only bearer token."""
+    """The four OAuth 1.0a values a tap config needs, plus an app-only bearer token.
+
+    One app (consumer key and secret, bearer token) and one account's access token and secret.
+    ``app_tokens`` holds every account's ``(token, secret)`` under the same app, so that
+    :meth:`values` of any one account's credentials covers them all (equality and ``repr`` are
+    the account's own values).
+    """
 
     consumer_key: str
     consumer_secret: str
     access_token: str
     access_token_secret: str
     bearer_token: str
+    app_tokens: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def for_seed(cls, seed: int, user_id: str) -> Credentials:
+    def for_seed(cls, seed: int, user_id: str, account: int = 0) -> Credentials:
+        """The credentials of account ``account`` (0: the single-account sandbox's)."""
+        label = "" if account == 0 else f":{account}"
         return cls(
             consumer_key=_token(seed, "consumer_key", 25),
             consumer_secret=_token(seed, "consumer_secret", 50),
-            access_token=f"{user_id}-{_token(seed, 'access_token', 30)}",
-            access_token_secret=_token(seed, "access_token_secret", 45),
+            access_token=f"{user_id}-{_token(seed, 'access_token' + label, 30)}",
+            access_token_secret=_token(seed, "access_token_secret" + label, 45),
             bearer_token="AAAAAAAAAAAAAAAAAAAAA" + _token(seed, "bearer", 80),
         )
 
@@ -67,14 +77,17 @@ class Credentials:
         }
 
     def values(self) -> list[str]:
-        """Every secret value, for tests that scan output for leaks."""
-        return [
+        """Every secret value of the app and of all its accounts, for tests that scan output
+        for leaks."""
+        values = [
             self.consumer_key,
             self.consumer_secret,
             self.access_token,
             self.access_token_secret,
             self.bearer_token,
         ]
+        values += [value for pair in self.app_tokens for value in pair]
+        return list(dict.fromkeys(values))
 
 
 class AuthError(Exception):
@@ -85,24 +98,37 @@ class AuthError(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Account:
+    """A user who authorized the app: whose tweets its token may read."""
+
+    user_id: str
+    username: str
+    credentials: Credentials
+
+
 class _Validator(RequestValidator):  # type: ignore[misc] # oauthlib has no type hints
-    """In-memory stores for one consumer app, its access tokens and the PIN flow's tokens."""
+    """In-memory stores for one consumer app, its accounts' access tokens and the PIN flow's
+    tokens."""
 
     enforce_ssl = False  # the sandbox serves plain HTTP on loopback
     allowed_signature_methods = ("HMAC-SHA1",)
 
-    def __init__(self, credentials: Credentials, user_id: str, username: str) -> None:
+    def __init__(self, accounts: Sequence[Account]) -> None:
         super().__init__()
-        self.clients = {credentials.consumer_key: credentials.consumer_secret}
+        app = accounts[0].credentials
+        self.clients = {app.consumer_key: app.consumer_secret}
+        self.accounts = list(accounts)
         # token -> (secret, user_id, username)
         self.access_tokens = {
-            credentials.access_token: (credentials.access_token_secret, user_id, username)
+            a.credentials.access_token: (a.credentials.access_token_secret, a.user_id, a.username)
+            for a in accounts
         }
+        #: Tokens revoked by their owner: refused as unknown until the sandbox is reset.
+        self.revoked: set[str] = set()
         self.request_tokens: dict[str, dict[str, Any]] = {}
         self.nonces: dict[tuple[str, str, str, str], float] = {}
         self.lock = threading.Lock()
-        self.user_id = user_id
-        self.username = username
         self.last_failure = ""
 
     # Real access tokens look like "<user id>-<random>", which oauthlib's default checks refuse.
@@ -153,7 +179,9 @@ class _Validator(RequestValidator):  # type: ignore[misc] # oauthlib has no type
         return self.clients.get(client_key, "dummy-secret")
 
     def validate_access_token(self, client_key: str, token: str, request: Any) -> bool:
-        return token in self.access_tokens or self._fail("Access token not found")
+        return (token in self.access_tokens and token not in self.revoked) or self._fail(
+            "Access token not found"
+        )
 
     def get_access_token_secret(self, client_key: str, token: str, request: Any) -> str:
         entry = self.access_tokens.get(token)
@@ -199,6 +227,7 @@ class _Validator(RequestValidator):  # type: ignore[misc] # oauthlib has no type
                 "client": request.client_key,
                 "verifier": None,
                 "redirect_uri": request.redirect_uri,
+                "account": self.accounts[0],  # who approves it, set by the authorize page
             }
 
     def get_request_token_secret(self, client_key: str, token: str, request: Any) -> str:
@@ -241,26 +270,63 @@ class _Validator(RequestValidator):  # type: ignore[misc] # oauthlib has no type
         with self.lock:
             self.access_tokens[token["oauth_token"]] = (
                 token["oauth_token_secret"],
-                self.user_id,
-                self.username,
+                token["user_id"],
+                token["screen_name"],
             )
 
 
-class OAuthServer:
-    """What the sandbox's handler asks: is this request signed, and by whom."""
+class _AccessTokenEndpoint(AccessTokenEndpoint):  # type: ignore[misc] # no type hints
+    """Issues a new token for the account that approved the request token, and names it
+    (``user_id`` and ``screen_name`` follow the token in the response, as X's do)."""
 
-    def __init__(self, credentials: Credentials, user_id: str, username: str) -> None:
-        self.credentials = credentials
-        self.validator = _Validator(credentials, user_id, username)
+    request_validator: _Validator
+
+    def create_access_token(self, request: Any, credentials: dict[str, str]) -> str:
+        entry = self.request_validator.request_tokens[request.resource_owner_key]
+        account: Account = entry["account"]
+        owner = {"user_id": account.user_id, "screen_name": account.username}
+        return str(super().create_access_token(request, {**credentials, **owner}))
+
+
+class OAuthServer:
+    """What the sandbox's handler asks: is this request signed, and by whom.
+
+    One app; ``accounts`` are the users who authorized it, each with its own access token
+    (the first is who approves a PIN request when the authorize page names nobody).
+    """
+
+    def __init__(self, accounts: Sequence[Account]) -> None:
+        if not accounts:
+            raise ValueError("an app needs at least one account")
+        self.credentials = accounts[0].credentials
+        self.validator = _Validator(accounts)
         self.resource = ResourceEndpoint(self.validator)
         self.request_token_endpoint = RequestTokenEndpoint(self.validator)
         # Twitter shows a seven-digit PIN for the oob flow.
         self.authorization = AuthorizationEndpoint(
             self.validator, token_generator=lambda: f"{secrets.randbelow(10**7):07d}"
         )
-        self.access_token_endpoint = AccessTokenEndpoint(self.validator)
-        self.bearer_tokens = {credentials.bearer_token}
+        self.access_token_endpoint = _AccessTokenEndpoint(self.validator)
+        self.bearer_tokens = {self.credentials.bearer_token}
         self._lock = threading.Lock()
+
+    def revoke(self, user_id: str) -> None:
+        """The user revoked the app: every token issued to it so far is refused from now on
+        (a later PIN authorization issues a new one that works)."""
+        with self.validator.lock:
+            self.validator.revoked |= {
+                token
+                for token, entry in self.validator.access_tokens.items()
+                if entry[1] == user_id
+            }
+
+    def unrevoke_all(self) -> None:
+        with self.validator.lock:
+            self.validator.revoked.clear()
+
+    def revoked_user_ids(self) -> set[str]:
+        with self.validator.lock:
+            return {self.validator.access_tokens[t][1] for t in self.validator.revoked}
 
     def authenticate(
         self,
@@ -311,25 +377,37 @@ class OAuthServer:
         )
         return status, text or ""
 
-    def authorize(self, uri: str) -> tuple[int, str]:
-        """Approve the request token for the sandbox user; returns the PIN to show."""
+    def authorize(self, uri: str) -> tuple[int, str, Account | None]:
+        """Approve the request token as the account the ``as`` parameter names (a handle, ``@``
+        optional, any case; default the first account): ``(status, PIN or error, account)``."""
+        query = parse_qs(urlsplit(uri).query)
+        wanted = query.get("as", [""])[-1].removeprefix("@").lower()
+        accounts = self.validator.accounts
+        account = next((a for a in accounts if a.username.lower() == wanted), None)
+        if not wanted:
+            account = accounts[0]
+        if account is None:
+            handles = ", ".join(f"@{a.username}" for a in accounts)
+            return 400, f"No account @{wanted} in this sandbox; the accounts are {handles}.", None
         try:
             _, text, status = self.authorization.create_authorization_response(
                 uri, http_method="GET", realms=[]
             )
         except oauth_errors.OAuth1Error as exc:
-            return 400, exc.description
-        pin = dict(part.split("=", 1) for part in (text or "").split("&") if "=" in part).get(
-            "oauth_verifier", ""
-        )
-        return status, unquote(pin)
+            return 400, exc.description, None
+        fields = dict(part.split("=", 1) for part in (text or "").split("&") if "=" in part)
+        with self.validator.lock:
+            entry = self.validator.request_tokens.get(unquote(fields.get("oauth_token", "")))
+            if entry is not None:
+                entry["account"] = account
+        return status, unquote(fields.get("oauth_verifier", "")), account
 
     def access_token(self, uri: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+        """A new access token of the account that approved the request token, followed by its
+        ``user_id`` and ``screen_name``."""
         _, text, status = self.access_token_endpoint.create_access_token_response(
             uri, http_method="POST", body=body, headers=headers
         )
-        if status == 200:
-            text = f"{text}&user_id={self.validator.user_id}&screen_name={self.validator.username}"
         return status, text or ""
 
     def app_only_token(self, authorization: str) -> str | None:

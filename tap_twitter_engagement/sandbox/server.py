@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,14 +26,27 @@ from urllib.parse import parse_qs, urlsplit
 
 from tap_twitter_engagement.sandbox import engagement, v2
 from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
-from tap_twitter_engagement.sandbox.model import REVISION_HOURS, SandboxModel
-from tap_twitter_engagement.sandbox.oauth import AuthError, Credentials, OAuthServer
+from tap_twitter_engagement.sandbox.model import REVISION_HOURS, SandboxModel, User
+from tap_twitter_engagement.sandbox.oauth import Account, AuthError, Credentials, OAuthServer
 
 GZIP_REQUIRED = (
     "This request requires gzip compression. Retry the request after setting "
     "'Accept-Encoding' header in the request to 'gzip'."
 )
-FAULT_KINDS = ("500", "502", "503", "429", "reset", "truncate", "garbage", "stall")
+FAULT_KINDS = ("500", "502", "503", "429", "401", "403", "reset", "truncate", "garbage", "stall")
+#: The refusals a fault "401" or "403" answers, on the Engagement API and on v2: a token revoked
+#: while a run goes on, and an app not (or no longer) approved for the handle (a guess: the
+#: status of "Your application id is not authorized." is not documented).
+_ACCESS_FAULTS = {
+    "401": (
+        {"errors": ["Your account could not be authenticated. Reason: Access token not found"]},
+        {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+    ),
+    "403": (
+        {"errors": ["Your application id is not authorized."]},
+        {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"},
+    ),
+}
 #: Engagement API requests per endpoint and second. No source gives a number (X's sample paces
 #: itself to 1/s; a production client reads the headers): a modest guess.
 RATE_LIMIT_PER_SECOND = 5
@@ -142,7 +155,9 @@ class SandboxState:
     """Everything the handler threads share; one per running sandbox."""
 
     model: SandboxModel
+    #: Account 0's credentials; ``account_credentials`` has every account's, under one app.
     credentials: Credentials
+    account_credentials: list[Credentials]
     oauth: OAuthServer
     behaviour: Behaviour
     faults: Faults
@@ -259,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
         if "gzip" not in self.headers.get("Accept-Encoding", ""):
             raise _Reply(406, {"errors": [GZIP_REQUIRED]})
         try:
-            kind, _ = state.oauth.authenticate(
+            kind, user_id = state.oauth.authenticate(
                 self._uri(),
                 "POST",
                 raw.decode("utf-8", "replace"),
@@ -274,14 +289,14 @@ class Handler(BaseHTTPRequestHandler):
         if not allowed:
             raise _Reply(429, {"errors": ["Exceeded rate limit"]}, limits)
         self._fault = state.next_fault(route)
-        self._raise_status_fault(self._fault, limits)
+        self._raise_status_fault(self._fault, limits, v2=False)
         if body is None:
             raise _Reply(400, {"errors": ["Request body is not valid JSON."]}, limits)
         now = state.clock()
         try:
             parsed = engagement.validate(endpoint, body, now, state.behaviour)
             answer = engagement.respond(
-                parsed, state.model, now, state.behaviour, bearer=kind == "bearer"
+                parsed, state.model, now, state.behaviour, bearer=kind == "bearer", user_id=user_id
             )
         except ApiError as exc:
             raise _Reply(exc.status, exc.body(), limits) from None
@@ -326,16 +341,18 @@ class Handler(BaseHTTPRequestHandler):
                 limits,
             )
         self._fault = state.next_fault(route)
-        self._raise_status_fault(self._fault, limits)
+        self._raise_status_fault(self._fault, limits, v2=True)
         try:
             answer = v2.answer(route, path, params, state.model, state.clock(), user_id)
         except v2.V2Error as exc:
             raise _Reply(exc.status, exc.body, limits) from None
         raise _Reply(200, answer, limits)
 
-    def _raise_status_fault(self, fault: str | None, limits: dict[str, str]) -> None:
+    def _raise_status_fault(self, fault: str | None, limits: dict[str, str], *, v2: bool) -> None:
         """Turn a status-like fault into its reply; body faults happen at send time."""
         state = self.server.state
+        if fault in _ACCESS_FAULTS:
+            raise _Reply(int(fault), _ACCESS_FAULTS[fault][v2], limits)
         if fault == "stall":
             time.sleep(state.faults.stall_seconds)
             return
@@ -383,14 +400,14 @@ class Handler(BaseHTTPRequestHandler):
             status, text = oauth.access_token(self._uri(), body, headers)
             content_type = "application/x-www-form-urlencoded"
         else:  # oauth/authorize
-            status, pin = oauth.authorize(self._uri())
+            status, pin, account = oauth.authorize(self._uri())
             text = (
                 (
                     f"<html><body><h1>Sandbox authorization</h1><p>You authorized the app for "
-                    f'@{oauth.validator.username}.</p><p>PIN: <code id="pin">{pin}</code>'
+                    f'@{account.username}.</p><p>PIN: <code id="pin">{pin}</code>'
                     "</p></body></html>"
                 )
-                if status == 200
+                if status == 200 and account is not None
                 else pin
             )
             content_type = "text/html; charset=utf-8"
@@ -521,6 +538,8 @@ class Sandbox:
     """A running sandbox: base URL, credentials, model, fault controls and the request log.
 
     Use as a context manager (``with Sandbox() as sb:``) or call :meth:`start`/:meth:`stop`.
+    ``accounts`` brand handles authorize one app: each has its own user id, tweets and access
+    token; the consumer key and secret, and the rate limits, are the app's and so shared.
     """
 
     def __init__(
@@ -535,6 +554,7 @@ class Sandbox:
         v2_rate_limit_per_minute: int = 900,
         rate_limit_per_second: int = RATE_LIMIT_PER_SECOND,
         revision_hours: int = REVISION_HOURS,
+        accounts: int = 1,
         faults: Faults | None = None,
         behaviour: Behaviour | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -544,14 +564,29 @@ class Sandbox:
         ``rate_clock`` (epoch seconds) drives the rate-limit windows. Both default to real time.
         """
         model = SandboxModel(
-            seed=seed, tweet_count=tweets, anchor=anchor, revision_hours=revision_hours
+            seed=seed,
+            tweet_count=tweets,
+            anchor=anchor,
+            revision_hours=revision_hours,
+            account_count=accounts,
         )
         self._rate_clock = rate_clock or time.time
-        credentials = Credentials.for_seed(seed, model.user.id)
+        own = [
+            Credentials.for_seed(seed, user.id, account=index)
+            for index, user in enumerate(model.accounts)
+        ]
+        tokens = tuple((c.access_token, c.access_token_secret) for c in own)
+        everyone = [replace(c, app_tokens=tokens) for c in own]
         self.state = SandboxState(
             model=model,
-            credentials=credentials,
-            oauth=OAuthServer(credentials, model.user.id, model.user.username),
+            credentials=everyone[0],
+            account_credentials=everyone,
+            oauth=OAuthServer(
+                [
+                    Account(user.id, user.username, credentials)
+                    for user, credentials in zip(model.accounts, everyone, strict=True)
+                ]
+            ),
             behaviour=behaviour or Behaviour(),
             faults=faults or Faults(),
             limiter=RateLimiter(rate_limit_per_minute, self._rate_clock),
@@ -611,8 +646,27 @@ class Sandbox:
     def behaviour(self) -> Behaviour:
         return self.state.behaviour
 
+    @property
+    def accounts(self) -> list[User]:
+        """Every account, in order (``accounts[0]`` is ``model.user``)."""
+        return list(self.state.model.accounts)
+
+    def account_credentials(self, account: int) -> Credentials:
+        """Account ``account``'s credentials: the app's consumer key and secret, its own access
+        token and secret. ``account_credentials(0) == credentials``."""
+        if not 0 <= account < len(self.state.account_credentials):
+            raise IndexError(
+                f"no account {account}: this sandbox has accounts 0 to "
+                f"{len(self.state.account_credentials) - 1}"
+            )
+        return self.state.account_credentials[account]
+
+    def secret_values(self) -> list[str]:
+        """Every credential value of the app and every account, for tests that scan output."""
+        return self.credentials.values()
+
     def tap_config(self, **overrides: Any) -> dict[str, Any]:
-        """A config the tap runs with unchanged."""
+        """A config the tap runs with unchanged: account 0's token at the top level."""
         config: dict[str, Any] = {
             "api_url": self.base_url,
             "timeline_api_url": self.base_url,
@@ -620,6 +674,41 @@ class Sandbox:
         }
         config.update(overrides)
         return config
+
+    def tap_config_accounts(self, **overrides: Any) -> dict[str, Any]:
+        """A config listing every account under ``accounts`` (``name``, ``access_token``,
+        ``access_token_secret``), the app's consumer key and secret at the top level."""
+        app = self.credentials
+        config: dict[str, Any] = {
+            "api_url": self.base_url,
+            "timeline_api_url": self.base_url,
+            "consumer_key": app.consumer_key,
+            "consumer_secret": app.consumer_secret,
+            "accounts": [
+                {
+                    "name": user.username,
+                    "access_token": credentials.access_token,
+                    "access_token_secret": credentials.access_token_secret,
+                }
+                for user, credentials in zip(
+                    self.state.model.accounts, self.state.account_credentials, strict=True
+                )
+            ],
+        }
+        config.update(overrides)
+        return config
+
+    def revoke(self, handle: str) -> None:
+        """The account (handle, ``@`` optional, or user id) revokes the app: every token issued
+        to it so far gets 401 ``Access token not found`` from now on, on every endpoint, until
+        :meth:`reset`. A new PIN authorization issues a working token."""
+        index = self.state.model.account_index(handle)
+        self.state.oauth.revoke(self.state.model.accounts[index].id)
+
+    def revoked(self) -> list[str]:
+        """Handles of the accounts with a revoked token, in account order."""
+        ids = self.state.oauth.revoked_user_ids()
+        return [user.username for user in self.state.model.accounts if user.id in ids]
 
     def inject(self, kind: str, count: int = 1, route: str | None = None) -> None:
         """Make the next ``count`` API requests (to ``route``, say ``insights/historical``) fail."""
@@ -633,7 +722,9 @@ class Sandbox:
             return [r for r in self.state.log if route is None or r.route == route]
 
     def reset(self) -> None:
-        """Forget the log, queued faults and fault settings; keep model and credentials."""
+        """Forget the log, queued faults, fault settings and revocations; keep model and
+        credentials."""
+        self.state.oauth.unrevoke_all()
         with self.state.lock:
             self.state.log.clear()
             self.state.queued.clear()

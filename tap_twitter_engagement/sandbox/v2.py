@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from tap_twitter_engagement.sandbox.model import SandboxModel, Tweet
+from tap_twitter_engagement.sandbox.model import SandboxModel, Tweet, User
 
 TIMELINE_CAP = 3200
 TIMELINE_CAP_WITHOUT_REPLIES = 800
@@ -20,6 +20,33 @@ TWEET_FIELDS = {
     "conversation_id",
     "lang",
     "edit_history_tweet_ids",
+}
+#: Every ``user.fields`` value v2 takes; the sandbox renders those in ``_render_user`` and leaves
+#: the others out, as the API leaves out fields a user has no value for.
+USER_FIELDS = {
+    "affiliation",
+    "connection_status",
+    "created_at",
+    "description",
+    "entities",
+    "id",
+    "is_identity_verified",
+    "location",
+    "most_recent_tweet_id",
+    "name",
+    "pinned_tweet_id",
+    "profile_banner_url",
+    "profile_image_url",
+    "protected",
+    "public_metrics",
+    "receives_your_dm",
+    "subscription_type",
+    "url",
+    "username",
+    "verified",
+    "verified_followers_count",
+    "verified_type",
+    "withheld",
 }
 MAX_LOOKUP_IDS = 100
 _PROBLEMS = "https://api.twitter.com/2/problems/"
@@ -56,26 +83,52 @@ def answer(
 ) -> dict[str, Any]:
     """The 200 body for a v2 route, or a :class:`V2Error`."""
     if route == "2/users/me":
-        user = next(u for u in model.users if u.id == user_id)
-        return {"data": {"id": user.id, "name": user.name, "username": user.username}}
-    fields = _fields(params.get("tweet.fields", ""))
+        user = model.find_user(user_id or "")
+        if user is None:  # pragma: no cover - /2/users/me takes user-context tokens only
+            raise KeyError(user_id)
+        user_fields = _fields(params.get("user.fields", ""), "user.fields", USER_FIELDS)
+        return {"data": _render_user(user, model, now, user_fields)}
+    fields = _fields(params.get("tweet.fields", ""), "tweet.fields", TWEET_FIELDS)
     if route == "2/users/tweets":
         return _timeline(path.split("/")[3], params, model, now, fields)
     return _lookup(params, model, now, fields)
 
 
-def _fields(raw: str) -> set[str]:
+def _fields(raw: str, parameter: str, known: set[str]) -> set[str]:
     fields = {f for f in raw.split(",") if f}
-    unknown = sorted(fields - TWEET_FIELDS)
+    unknown = sorted(fields - known)
     if unknown:
         raise _invalid(
-            "tweet.fields",
+            parameter,
             raw,
-            f"The `tweet.fields` query parameter value "
+            f"The `{parameter}` query parameter value "
             f"[{unknown[0]}] is not one of "
-            f"[{', '.join(sorted(TWEET_FIELDS))}]",
+            f"[{', '.join(sorted(known))}]",
         )
     return fields
+
+
+def _render_user(
+    user: User, model: SandboxModel, now: datetime, fields: set[str]
+) -> dict[str, Any]:
+    """A v2 user object: id, name and username always, the requested fields the sandbox models
+    (``public_metrics`` as of the UTC day of ``now``)."""
+    out: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.username}
+    if "created_at" in fields:
+        out["created_at"] = model.user_created_at(user.id).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if "description" in fields:
+        out["description"] = f"{user.name}: an account of the Engagement API sandbox."
+    if "most_recent_tweet_id" in fields:
+        timeline = model.timeline(user.id)
+        if timeline:
+            out["most_recent_tweet_id"] = timeline[0].id
+    if "protected" in fields:
+        out["protected"] = user.protected
+    if "public_metrics" in fields:
+        out["public_metrics"] = model.user_public_metrics(user.id, now.astimezone(UTC).date())
+    if "verified" in fields:
+        out["verified"] = False
+    return out
 
 
 def _timeline(

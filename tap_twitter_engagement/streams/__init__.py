@@ -8,9 +8,10 @@ from tap_twitter_engagement.streams.historical import (
 )
 from tap_twitter_engagement.streams.hourly import Engagement28hrStream
 from tap_twitter_engagement.streams.totals import EngagementTotalsStream
-from tap_twitter_engagement.streams.tweets import SkippedTweetsStream, TweetsStream
+from tap_twitter_engagement.streams.tweets import AccountsStream, SkippedTweetsStream, TweetsStream
 
 __all__ = [
+    "AccountsStream",
     "Engagement28hrStream",
     "EngagementStream",
     "EngagementTotalsStream",

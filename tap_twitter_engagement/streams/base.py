@@ -1,28 +1,66 @@
-"""What every stream shares: the run, and batches the Engagement API may refuse in part."""
+"""What every stream shares: the run, a partition per account, and batches the Engagement API
+may refuse in part."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
+from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import PATHS
-from tap_twitter_engagement.errors import RefusedTweets
+from tap_twitter_engagement.errors import AccessRefused, RefusedTweets
 from tap_twitter_engagement.run import SkipReason
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
 
-    from tap_twitter_engagement.run import Run
+    from tap_twitter_engagement.run import AccountRun, Run
+
+
+#: Every record carries its account, the partition of every stream.
+ACCOUNT_ID = th.Property(
+    "account_id",
+    th.StringType,
+    required=True,
+    description="User id of the account (the handle whose token read the row).",
+)
 
 
 class TapStream(Stream):
-    """A stream of this tap: everything it needs beyond the SDK is on :attr:`run`."""
+    """A stream of this tap, partitioned by account: everything it needs beyond the SDK is on
+    :attr:`run`, and each partition's records come from :meth:`account_records`.
+
+    The SDK adds the partition's ``account_id`` to every record and keeps the state per
+    partition, so each account has its own bookmarks and an account added later is read from
+    scratch. An account whose access the API refuses fails alone: the run records it, and the
+    stream goes on with the next partition.
+    """
 
     def __init__(self, tap: Tap, run: Run, schema: dict[str, Any] | None = None) -> None:
         super().__init__(tap, schema=schema)
         self.run = run
+
+    @property
+    def partitions(self) -> list[dict[str, Any]]:
+        return [{ACCOUNT_ID.name: account.user_id} for account in self.run.ready()]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        account = self.run.account(context)
+        if account is None:  # every account failed: the SDK still asks once, without context
+            return
+        try:
+            yield from self.account_records(account, context)
+        except AccessRefused as exc:
+            self.run.fail(account, exc)
+
+    def account_records(
+        self, account: AccountRun, context: Context | None
+    ) -> Iterable[dict[str, Any]]:
+        """The records of one account (``context`` is its partition)."""
+        raise NotImplementedError
 
 
 class EngagementStream(TapStream):
@@ -36,6 +74,7 @@ class EngagementStream(TapStream):
 
     def post_refusing(
         self,
+        account: AccountRun,
         tweet_ids: Sequence[str],
         make_body: Callable[[list[str]], dict[str, Any]],
         *,
@@ -47,7 +86,7 @@ class EngagementStream(TapStream):
         refusal names no ids, the batch is bisected until the refused ids are isolated. Every
         id's data comes from exactly one successful response, so nothing is counted twice.
         """
-        skips = self.run.skips
+        skips = account.skips
         pending = [list(tweet_ids)]
         while pending:
             refused = skips.refused(self.endpoint, app_only=bearer)
@@ -55,7 +94,7 @@ class EngagementStream(TapStream):
             if not batch:
                 continue
             try:
-                data = self.run.client.post(self.url, make_body(batch), bearer=bearer)
+                data = account.client.post(self.url, make_body(batch), bearer=bearer)
             except RefusedTweets as exc:
                 reason = SkipReason(exc.reason)
                 named = [i for i in exc.ids if i in batch]
@@ -70,9 +109,11 @@ class EngagementStream(TapStream):
                 continue
             yield data
 
-    def note_partial(self, data: Mapping[str, Any], metrics: Sequence[str]) -> frozenset[str]:
+    def note_partial(
+        self, account: AccountRun, data: Mapping[str, Any], metrics: Sequence[str]
+    ) -> frozenset[str]:
         """Record ids served only in part (logged once each); return those without video views."""
-        skips = self.run.skips
+        skips = account.skips
         unavailable = [str(i) for i in data.get("unavailable_tweet_ids", [])]
         skips.add(unavailable, self.endpoint, SkipReason.UNAVAILABLE)
         old = [str(i) for i in data.get("unsupported_for_impressions_engagements_tweet_ids", [])]

@@ -43,13 +43,13 @@ from tap_twitter_engagement.rollup import (
     Aggregator,
     needs_hours,
 )
-from tap_twitter_engagement.streams.base import EngagementStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, EngagementStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_twitter_engagement.run import Run
+    from tap_twitter_engagement.run import AccountRun, Run
     from tap_twitter_engagement.settings import Settings
 
 _COLUMN_TYPES: dict[str, Any] = {
@@ -73,14 +73,21 @@ _DESCRIPTIONS = {
 def historical_schema(
     group_by: Sequence[str], wide_metrics: Sequence[str] | None = None
 ) -> tuple[dict[str, Any], list[str]]:
-    """Schema and key properties for a ``group_by``: its columns, the period if no day, the
-    count (long layout) or one integer column per metric (wide layout, no engagement_type)."""
-    keys = [COLUMNS[g] for g in group_by if not (wide_metrics and g == "engagement.type")]
+    """Schema and key properties for a ``group_by``: the account, its columns, the period if
+    no day, the count (long layout) or one integer column per metric (wide layout, no
+    engagement_type). The account is a key where rows of two accounts could share the other
+    columns: groupings without the tweet (a tweet belongs to one account)."""
+    columns = [COLUMNS[g] for g in group_by if not (wide_metrics and g == "engagement.type")]
     if "engagement.day" not in group_by:
-        keys += ["period_start", "period_end"]
+        columns += ["period_start", "period_end"]
     properties: list[th.Property[Any]] = [
-        th.Property(k, _COLUMN_TYPES[k], required=True, description=_DESCRIPTIONS[k]) for k in keys
+        ACCOUNT_ID,
+        *(
+            th.Property(k, _COLUMN_TYPES[k], required=True, description=_DESCRIPTIONS[k])
+            for k in columns
+        ),
     ]
+    keys = columns if "tweet.id" in group_by else [ACCOUNT_ID.name, *columns]
     if wide_metrics:
         properties += [
             th.Property(
@@ -141,7 +148,7 @@ class HistoricalEngagementStream(EngagementStream):
         self.replication_key = replication_key
 
     # Private, but the only way: the SDK would advance the bookmark per record; coverage
-    # advances per completed window in get_records instead (see DEVELOPERS.md).
+    # advances per completed window in account_records instead (see DEVELOPERS.md).
     def _increment_stream_state(
         self,
         latest_record: dict[str, Any],  # noqa: ARG002
@@ -160,6 +167,7 @@ class HistoricalEngagementStream(EngagementStream):
         """What this run reads: everything, or what the state's coverage leaves (logged)."""
         settings = self.run.settings
         wanted = period_days(period.start, period.end)
+        self._drop_stream_level_state()
         state = self.get_context_state(context)
         if not self.shape.incremental:
             if state.pop("coverage", None) is not None or state.pop("replication_key_value", None):
@@ -188,10 +196,23 @@ class HistoricalEngagementStream(EngagementStream):
             self.logger.info("Re-reading: %s", reason)
         return needs
 
-    def run_plan(self, now: datetime, context: Context | None) -> RunPlan:
-        """The period, the needs from the state, and the requests that read them."""
+    def _drop_stream_level_state(self) -> None:
+        """A state from before accounts has its coverage at the stream level, for rows without
+        ``account_id``: drop it, so every account reads its whole period once (logged)."""
+        stream_state = self.stream_state
+        legacy = [k for k in ("coverage", "replication_key_value") if k in stream_state]
+        if legacy:
+            for key in (*legacy, "replication_key", "starting_replication_value"):
+                stream_state.pop(key, None)
+            self.logger.info(
+                "Reading the whole period: the state was written before per-account state, "
+                "and every row now carries account_id"
+            )
+
+    def run_plan(self, now: datetime, account: AccountRun, context: Context | None) -> RunPlan:
+        """The period, the needs from the account's state, and the requests that read them."""
         period = self.period(now)
-        tweet_ids = self.run.selection().tweet_ids
+        tweet_ids = account.selection().tweet_ids
         needs = self.needs(period, tweet_ids, context, now)
         planned = plan_needs(
             needs.days,
@@ -203,13 +224,16 @@ class HistoricalEngagementStream(EngagementStream):
         )
         return RunPlan(period, tuple(tweet_ids), needs, planned)
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+    def account_records(
+        self, account: AccountRun, context: Context | None
+    ) -> Iterable[dict[str, Any]]:
         settings = self.run.settings
-        period, tweet_ids, needs, planned = self.run_plan(datetime.now(UTC), context)
+        period, tweet_ids, needs, planned = self.run_plan(datetime.now(UTC), account, context)
         backfill = sum(r.backfill for r in planned)
         self.logger.info(
-            "Planned %d requests (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
+            "Planned %d requests for %s (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
             len(planned),
+            account.label,
             backfill,
             len(planned) - backfill,
             len(tweet_ids),
@@ -229,7 +253,7 @@ class HistoricalEngagementStream(EngagementStream):
         # Responses come back in plan order whatever the concurrency, so records and STATE are
         # the same as a sequential run's; a window's STATE follows its last response's records.
         fetched = ordered_concurrent(
-            lambda r: (r, list(self._fetch(r))), planned, settings.max_concurrent_requests
+            lambda r: (r, list(self._fetch(account, r))), planned, settings.max_concurrent_requests
         )
         for request, responses in fetched:
             keep = _day_filter(request, needs.days)
@@ -276,7 +300,9 @@ class HistoricalEngagementStream(EngagementStream):
         if emit:
             self.finalize_state_progress_markers(state)
 
-    def _fetch(self, request: PlannedRequest) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
+    def _fetch(
+        self, account: AccountRun, request: PlannedRequest
+    ) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
         """The canonical grouping of each successful response for one planned request, with
         the ids whose video views the API did not deliver."""
         group_by = CANONICAL_HOURLY if needs_hours(self.shape.group_by) else CANONICAL_DAILY
@@ -284,8 +310,8 @@ class HistoricalEngagementStream(EngagementStream):
         def body(batch: list[str]) -> dict[str, Any]:
             return request_body(batch, request.metrics, group_by, request.start, request.end)
 
-        for data in self.post_refusing(request.tweet_ids, body):
-            yield data.get(GROUPING) or {}, self.note_partial(data, request.metrics)
+        for data in self.post_refusing(account, request.tweet_ids, body):
+            yield data.get(GROUPING) or {}, self.note_partial(account, data, request.metrics)
 
 
 def _last_day(end: datetime) -> date:

@@ -14,6 +14,8 @@ from tap_twitter_engagement.streams.historical import historical_schema
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_twitter_engagement.run import AccountRun
+
 
 class Engagement28hrStream(EngagementStream):
     """Per tweet, metric and hour; batches of 25 ids, one request each. Every bucket the API
@@ -26,13 +28,17 @@ class Engagement28hrStream(EngagementStream):
     selected_by_default = False
     schema = historical_schema(CANONICAL_HOURLY)[0]
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+    def account_records(
+        self,
+        account: AccountRun,
+        context: Context | None,  # noqa: ARG002
+    ) -> Iterable[dict[str, Any]]:
         metrics = self.run.settings.engagement_types
 
         def body(batch: list[str]) -> dict[str, Any]:
             return request_body(batch, metrics, CANONICAL_HOURLY)
 
-        for batch in batches(self.run.selection().tweet_ids, MAX_IDS[self.endpoint]):
-            for data in self.post_refusing(batch, body):
-                no_video = self.note_partial(data, metrics)
+        for batch in batches(account.selection().tweet_ids, MAX_IDS[self.endpoint]):
+            for data in self.post_refusing(account, batch, body):
+                no_video = self.note_partial(account, data, metrics)
                 yield from canonical_records(data.get(GROUPING) or {}, True, skip_video=no_video)

@@ -19,10 +19,12 @@ from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import COUNT_COLUMN
 from tap_twitter_engagement.run import SkipReason
-from tap_twitter_engagement.streams.base import EngagementStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, EngagementStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+    from tap_twitter_engagement.run import AccountRun
 
 PER_TWEET = ("tweet.id", "engagement.type")
 
@@ -39,6 +41,7 @@ class EngagementTotalsStream(EngagementStream):
     primary_keys = ("tweet_id", "engagement_type", "snapshot_at")
     selected_by_default = False
     schema = th.PropertiesList(
+        ACCOUNT_ID,
         th.Property("tweet_id", th.StringType, required=True),
         th.Property("engagement_type", th.StringType, required=True),
         th.Property(
@@ -50,11 +53,15 @@ class EngagementTotalsStream(EngagementStream):
         th.Property(COUNT_COLUMN, th.IntegerType(minimum=0), required=True),
     ).to_dict()
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+    def account_records(
+        self,
+        account: AccountRun,
+        context: Context | None,  # noqa: ARG002
+    ) -> Iterable[dict[str, Any]]:
         now = datetime.now(UTC)
         snapshot = now.replace(minute=0, second=0, microsecond=0).strftime(TIMESTAMP_FORMAT)
-        tweet_ids = self.run.selection().tweet_ids
-        metadata = self.run.tweet_metadata()
+        tweet_ids = account.selection().tweet_ids
+        metadata = account.tweet_metadata()
         young: list[str] = []
         old: list[str] = []
         for tweet_id in tweet_ids:
@@ -63,18 +70,24 @@ class EngagementTotalsStream(EngagementStream):
             recent = born is not None and now - born < timedelta(days=TOTALS_RECENT_DAYS)
             (young if recent else old).append(tweet_id)
         for ids, metrics in ((young, TOTALS_METRICS), (old, PUBLIC_METRICS)):
-            yield from self._totals(ids, metrics, snapshot, bearer=False)
+            yield from self._totals(account, ids, metrics, snapshot, bearer=False)
         if self.run.settings.bearer_token:
             refused = {
                 s.tweet_id
-                for s in self.run.skips.skips()
+                for s in account.skips.skips()
                 if s.endpoint == self.endpoint and s.reason is SkipReason.OTHER_AUTHOR
             }
             others = [i for i in tweet_ids if i in refused]
-            yield from self._totals(others, PUBLIC_METRICS, snapshot, bearer=True)
+            yield from self._totals(account, others, PUBLIC_METRICS, snapshot, bearer=True)
 
     def _totals(
-        self, tweet_ids: Sequence[str], metrics: Sequence[str], snapshot: str, *, bearer: bool
+        self,
+        account: AccountRun,
+        tweet_ids: Sequence[str],
+        metrics: Sequence[str],
+        snapshot: str,
+        *,
+        bearer: bool,
     ) -> Iterator[dict[str, Any]]:
         """Rows of ``/totals`` for the ids, in batches; ``bearer``: app-only (public metrics),
         for tweets of other authors that the user's token may not read."""
@@ -83,8 +96,8 @@ class EngagementTotalsStream(EngagementStream):
             return request_body(batch, metrics, PER_TWEET)
 
         for batch in batches(tweet_ids, MAX_IDS[self.endpoint]):
-            for data in self.post_refusing(batch, body, bearer=bearer):
-                self.note_partial(data, metrics)
+            for data in self.post_refusing(account, batch, body, bearer=bearer):
+                self.note_partial(account, data, metrics)
                 yield from _rows(data, metrics, snapshot)
 
 

@@ -1,18 +1,22 @@
-"""``tweets`` (the selected tweets from X API v2) and ``skipped_tweets`` (what was not served)."""
+"""``tweets`` (the selected tweets from X API v2), ``skipped_tweets`` (what was not served) and
+``accounts`` (who the accounts are, and their audience)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import TIMESTAMP_FORMAT
 from tap_twitter_engagement.run import SkipReason
-from tap_twitter_engagement.streams.base import TapStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, TapStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+
+    from tap_twitter_engagement.run import AccountRun
 
 #: The v2 ``public_metrics`` fields the tweets stream carries as columns.
 V2_PUBLIC_COUNTS = (
@@ -34,6 +38,7 @@ class TweetsStream(TapStream):
     primary_keys = ("id",)
     selected_by_default = False
     schema = th.PropertiesList(
+        ACCOUNT_ID,
         th.Property("id", th.StringType, required=True, description="Tweet (post) id."),
         th.Property("text", th.StringType),
         th.Property("created_at", th.DateTimeType),
@@ -43,9 +48,13 @@ class TweetsStream(TapStream):
         *(th.Property(name, th.IntegerType) for name in V2_PUBLIC_COUNTS),
     ).to_dict()
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
-        metadata = self.run.tweet_metadata()
-        for tweet_id in self.run.selection().tweet_ids:
+    def account_records(
+        self,
+        account: AccountRun,
+        context: Context | None,  # noqa: ARG002
+    ) -> Iterable[dict[str, Any]]:
+        metadata = account.tweet_metadata()
+        for tweet_id in account.selection().tweet_ids:
             tweet = metadata.get(tweet_id)
             if tweet is None:
                 continue
@@ -67,9 +76,11 @@ class SkippedTweetsStream(TapStream):
     default."""
 
     name = "skipped_tweets"
-    primary_keys = ("tweet_id", "endpoint", "reason")
+    #: A tweet id listed in two accounts' ``tweet_ids`` may be refused for each of them.
+    primary_keys = ("account_id", "tweet_id", "endpoint", "reason")
     selected_by_default = False
     schema = th.PropertiesList(
+        ACCOUNT_ID,
         th.Property("tweet_id", th.StringType, required=True),
         th.Property(
             "endpoint",
@@ -84,15 +95,62 @@ class SkippedTweetsStream(TapStream):
         th.Property("detected_at", th.DateTimeType, required=True),
     ).to_dict()
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:  # noqa: ARG002
+    def account_records(
+        self,
+        account: AccountRun,
+        context: Context | None,  # noqa: ARG002
+    ) -> Iterable[dict[str, Any]]:
         if self.run.is_selected(TweetsStream.name):
             # The tweets stream syncs after this one (streams sync by name); its v2 lookup is
             # shared and cached, so do it now to report what it refuses.
-            self.run.tweet_metadata()
-        for skip in self.run.skips.skips():
+            account.tweet_metadata()
+        for skip in account.skips.skips():
             yield {
                 "tweet_id": skip.tweet_id,
                 "endpoint": skip.endpoint,
                 "reason": skip.reason.value,
                 "detected_at": skip.detected_at.strftime(TIMESTAMP_FORMAT),
             }
+
+
+#: The v2 user ``public_metrics`` the accounts stream carries as columns.
+V2_USER_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count")
+
+
+class AccountsStream(TapStream):
+    """One row per account per run: its handle, display name and audience counts from
+    ``GET /2/users/me`` (read once per run for the partitions anyway), stamped with when they
+    were read, so analysts can name handles and chart audience growth. Not selected by
+    default."""
+
+    name = "accounts"
+    primary_keys = ("account_id", "snapshot_at")
+    selected_by_default = False
+    schema = th.PropertiesList(
+        ACCOUNT_ID,
+        th.Property("username", th.StringType, description="The handle, without @."),
+        th.Property("name", th.StringType, description="The display name."),
+        *(th.Property(name, th.IntegerType(minimum=0)) for name in V2_USER_COUNTS),
+        th.Property(
+            "snapshot_at",
+            th.DateTimeType,
+            required=True,
+            description="When this run read the account (UTC, to the second).",
+        ),
+    ).to_dict()
+
+    def account_records(
+        self,
+        account: AccountRun,
+        context: Context | None,  # noqa: ARG002
+    ) -> Iterable[dict[str, Any]]:
+        user = account.user
+        counts = user.get("public_metrics") or {}
+        read_at = account.read_at or datetime.now(UTC)
+        yield {
+            "account_id": account.user_id,
+            "username": user.get("username"),
+            "name": user.get("name"),
+            **{name: counts.get(name) for name in V2_USER_COUNTS},
+            "snapshot_at": read_at.strftime(TIMESTAMP_FORMAT),
+        }

@@ -32,6 +32,7 @@ from tap_twitter_engagement.commands import auth
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = auth.ENV_NAMES["access_token"]
 SECRET = auth.ENV_NAMES["access_token_secret"]
+ACCOUNTS = auth.ACCOUNTS_ENV
 PROMPT = "2. Enter the PIN shown after authorizing: "
 
 
@@ -422,6 +423,211 @@ def test_an_env_value_dotenv_would_expand_is_refused():
         auth.env_quote("a${HOME}")
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (f"{TOKEN}=a\nX=1\n{SECRET}='b' # c\n", f"X=1\n{ACCOUNTS}='[]'\n"),
+        (f"export {TOKEN}=a\n{TOKEN}=duplicate\n", f"{ACCOUNTS}='[]'\n"),
+        (f"{ACCOUNTS}='old'\n{TOKEN}=a", f"{ACCOUNTS}='[]'\n"),
+        (f"M='\n{TOKEN}=inside\n'\n", f"M='\n{TOKEN}=inside\n'\n{ACCOUNTS}='[]'\n"),
+        ("X=1", f"X=1\n{ACCOUNTS}='[]'\n"),
+    ],
+)
+def test_update_env_text_removes_the_variables_set_to_none(before, after):
+    assert auth.update_env_text(before, {TOKEN: None, SECRET: None, ACCOUNTS: "[]"}) == after
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ENV_BEFORE,
+        'A=\'[{"name": "x"}]\'\nA=2 # the last one counts\n',
+        "export A=\"two\\nlines\" # c\n'B'=x\nC\nD=\nE='it\\'s ${HOME}'\n",
+        "junk line\nF=1\n",
+    ],
+)
+def test_env_value_is_what_python_dotenv_reads_unexpanded(text):
+    expected = dotenv.dotenv_values(stream=io.StringIO(text), interpolate=False)
+    assert {key: auth._env_value(text, key) for key in expected} == expected
+    assert auth._env_value(text, "MISSING") is None
+
+
+# --- --account: several accounts in one config --------------------------------------------------
+OLD = {"access_token": "1-oldTOKENvalue", "access_token_secret": "oldSECRETvalue"}
+OTHER = {
+    "name": "brand_es",
+    "access_token": "2-otherTOKENvalue",
+    "access_token_secret": "otherSECRETvalue",
+    "tweet_ids": ["7"],
+}
+SECRETS = (*OLD.values(), OTHER["access_token"], OTHER["access_token_secret"])
+URL = "https://x.test"
+ENV_NAME = {"access_token": TOKEN, "access_token_secret": SECRET, "accounts": ACCOUNTS}
+
+
+def _env_text(settings: dict[str, object], other: bool = True) -> str:
+    """``settings`` as a Meltano .env (accounts as compact JSON), after a line of another
+    variable (unless not ``other``)."""
+    lines = ["# project secrets\n", "OTHER='kept'\n"] if other else []
+    for key, value in settings.items():
+        name = ENV_NAME.get(key, f"{auth.ENV_PREFIX}{key.upper()}")
+        text = json.dumps(value, separators=(",", ":")) if key == "accounts" else value
+        # python-dotenv expands ${ even in quotes: \\u0024 in the file is \u0024 to it, $ to JSON
+        text = text.replace("${", "\\\\u0024{")
+        lines.append(f"{name}='{text}'\n")
+    return "".join(lines)
+
+
+def _write_settings(target: str, path: Path, settings: dict[str, object]) -> None:
+    text = json.dumps(settings, indent=2) + "\n" if target == "--config" else _env_text(settings)
+    path.write_text(text)
+    path.chmod(0o644)
+
+
+def _read_settings(target: str, path: Path) -> dict[str, object]:
+    if target == "--config":
+        return json.loads(path.read_text())
+    values = dotenv.dotenv_values(path)
+    assert values.pop("OTHER", "kept") == "kept"
+    setting = {name: key for key, name in ENV_NAME.items()} | {
+        f"{auth.ENV_PREFIX}API_URL": "api_url"
+    }
+    return {setting[k]: json.loads(v) if k == ACCOUNTS else v for k, v in values.items()}
+
+
+def _target(target: str, path: Path) -> list[str]:
+    return [target, str(path)] if target == "--config" else ["--meltano", "--env-file", str(path)]
+
+
+def _new(name: str, **more: object) -> Callable[[dict[str, str]], dict[str, object]]:
+    """The entry ``name`` with the token the flow issued (``tokens``), then ``more``."""
+    return lambda tokens: {"name": name, **tokens, **more}
+
+
+ME = "sandbox_brand"
+ACCOUNT_CASES = [
+    pytest.param(None, ME, [_new(ME)], "added", id="first account into a new file"),
+    pytest.param({}, ME, [_new(ME)], "added", id="first account into an empty config"),
+    pytest.param(
+        {**OLD, "api_url": URL},
+        ME,
+        [lambda _: {"name": "default", **OLD}, _new(ME)],
+        "added, converted",
+        id="single account converted: its token becomes the entry default",
+    ),
+    pytest.param(
+        {"api_url": URL, "accounts": [OTHER]},
+        ME,
+        [lambda _: OTHER, _new(ME)],
+        "added",
+        id="appended after an existing account",
+    ),
+    pytest.param(
+        {"accounts": [{"name": ME, **OLD, "number_of_tweets": 3}, OTHER]},
+        ME,
+        [_new(ME, number_of_tweets=3), lambda _: OTHER],
+        "updated",
+        id="same name: new token, other keys kept",
+    ),
+    pytest.param(
+        {**OLD},
+        "default",
+        [_new("default")],
+        "updated, converted",
+        id="--account default replaces the converted single account",
+    ),
+    pytest.param({}, "our ${brand}", [_new("our ${brand}")], "added", id="name with ${"),
+]
+
+
+@pytest.mark.parametrize(("before", "name", "entries", "outcome"), ACCOUNT_CASES)
+@pytest.mark.parametrize("target", ["--config", "--meltano"])
+def test_account_is_added_to_the_accounts_list(
+    sandbox, tmp_path, target, before, name, entries, outcome
+):
+    (tmp_path / "meltano.yml").write_text("project_id: test\n")
+    path = tmp_path / ("config.json" if target == "--config" else ".env")
+    if before is not None:
+        _write_settings(target, path, before)
+
+    code, out, err = _run_flow(sandbox, *_target(target, path), "--account", name, cwd=tmp_path)
+
+    assert code == 0, err
+    assert err == ""
+    after = _read_settings(target, path)
+    new = next(entry for entry in after["accounts"] if entry["name"] == name)
+    tokens = {key: new[key] for key in OLD}
+    assert tokens["access_token"] not in SECRETS  # a new token was issued
+    assert _working(sandbox, tokens["access_token"], tokens["access_token_secret"])
+    expected = {"api_url": URL} if "api_url" in (before or {}) else {}
+    expected["accounts"] = [entry(tokens) for entry in entries]
+    assert after == expected  # the top-level token is gone: one form only
+    who = f"{name}, @sandbox_brand (user id {sandbox.model.user.id}),"
+    added = "added" in outcome
+    verb = f"Added the account {who} to" if added else f"Updated the account {who} in"
+    if target == "--config":
+        assert path.read_text() == json.dumps(expected, indent=2) + "\n"
+        lines = [f"3. {verb} accounts in {path}"]
+        pair, listed = "access_token/access_token_secret", "accounts"
+    else:
+        assert path.read_text() == _env_text(expected, other=before is not None)
+        lines = [f"3. {verb} {ACCOUNTS} in {path} (mode 0600, other lines kept)."]
+        pair, listed = f"{TOKEN}/_SECRET", ACCOUNTS
+    if "converted" in outcome:
+        lines.append(f"   Moved {pair} into {listed} as the account default.")
+    if target == "--meltano":
+        lines.append(
+            "   Check: `meltano config list tap-twitter-engagement` in the project directory "
+            "lists accounts, redacted."
+        )
+    assert out.endswith(PROMPT + "".join(line + "\n" for line in lines))
+    assert _mode(path) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, "meltano.yml"])
+    _assert_nothing_leaked(sandbox, out, err, tokens=(*tokens.values(), *SECRETS))
+
+
+@pytest.mark.usefixtures("in_process_pin")
+@pytest.mark.parametrize("target", ["--config", "--meltano"])
+def test_a_token_already_listed_under_another_name_is_refused(
+    sandbox, tmp_path, monkeypatch, capsys, target
+):
+    """X issues the same token again when an account authorizes the app again: under a second
+    name the tap would read that account twice."""
+    path = tmp_path / ("config.json" if target == "--config" else ".env")
+    _write_settings(target, path, {"accounts": [OTHER]})
+    before = path.read_bytes()
+    real = OAuth1Session.fetch_access_token
+
+    def the_same_token_again(self, *args, **kwargs):
+        token = real(self, *args, **kwargs)  # the sandbox issues a new one: make it brand_es's
+        token.update(
+            oauth_token=OTHER["access_token"], oauth_token_secret=OTHER["access_token_secret"]
+        )
+        return token
+
+    monkeypatch.setattr(OAuth1Session, "fetch_access_token", the_same_token_again)
+    c = sandbox.credentials
+    code = auth.main(
+        [
+            *("--consumer-key", c.consumer_key, "--consumer-secret", c.consumer_secret),
+            *("--oauth-url", sandbox.base_url, *_target(target, path), "--account", ME),
+        ]
+    )
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    listed = "accounts" if target == "--config" else ACCOUNTS
+    assert err == (
+        f"error: the token of @sandbox_brand is already in {listed} as brand_es; "
+        "nothing was written\n"
+    )
+    assert out.startswith("1. Open this URL")
+    assert "\n3. " not in out
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    _assert_nothing_leaked(sandbox, out, err, tokens=SECRETS)
+
+
 # --- refusals before the PIN flow ---------------------------------------------------------------
 Setup = Callable[[Path], list[str]]
 
@@ -444,8 +650,17 @@ def _config(content: bytes | None) -> Setup:
     return lambda tmp: ["--config", str(_file("c.json", content)(tmp))]
 
 
-def _env_file(content: bytes | None) -> Setup:
-    return lambda tmp: ["--meltano", "--env-file", str(_file(".env", content)(tmp))]
+def _env_file(content: bytes | None, *more: str) -> Setup:
+    return lambda tmp: ["--meltano", "--env-file", str(_file(".env", content)(tmp)), *more]
+
+
+def _settings(target: str, settings: dict[str, object], *more: str) -> Setup:
+    def make(tmp: Path) -> list[str]:
+        path = tmp / ("config.json" if target == "--config" else ".env")
+        _write_settings(target, path, settings)
+        return [*_target(target, path), *more]
+
+    return make
 
 
 def _readonly_dir(option: str) -> Setup:
@@ -597,6 +812,85 @@ REFUSALS = [
         "one of the arguments --config --meltano is required; "
         "see tap-twitter-engagement-auth --help",
         id="no destination",
+    ),
+    *[
+        pytest.param(
+            lambda tmp, name=name: ["--config", str(tmp / "c.json"), "--account", name],
+            "--account needs a name, such as the account's handle",
+            id=f"account name {name!r}",
+        )
+        for name in ["", "  "]
+    ],
+    pytest.param(
+        _settings("--config", {"accounts": [OTHER]}),
+        "--config {tmp}/config.json has accounts; add --account NAME (such as the handle) to add "
+        "this account to it",
+        id="config with accounts, no --account",
+    ),
+    pytest.param(
+        _settings("--meltano", {"accounts": [OTHER]}),
+        f"--env-file {{tmp}}/.env has {ACCOUNTS}; add --account NAME (such as the handle) to add "
+        "this account to it",
+        id="env-file with accounts, no --account",
+    ),
+    *[
+        pytest.param(
+            _settings("--config", {"accounts": accounts}, *account),
+            f"--config {{tmp}}/config.json has accounts set to something other than a JSON list "
+            f"of objects; {FIX}",
+            id=f"config accounts {kind}",
+        )
+        for kind, accounts, account in [
+            ("an object", {"name": "x"}, ["--account", ME]),
+            ("with a list in it", [OTHER, []], ["--account", ME]),
+            ("a string", "[]", ["--account", ME]),
+            ("of numbers, no --account", [1], []),
+        ]
+    ],
+    *[
+        pytest.param(
+            _env_file(f"{ACCOUNTS}={value}\n".encode(), "--account", ME),
+            f"--env-file {{tmp}}/.env has {ACCOUNTS} set to something other than a JSON list of "
+            f"objects; {FIX}",
+            id=f"env-file accounts {kind}",
+        )
+        for kind, value in [
+            ("not JSON", "not-json"),
+            ("truncated", f'\'[{{"name":"x","access_token":"{OLD["access_token"]}"\''),
+            ("an object", '\'{"name":"x"}\''),
+            ("of numbers", "'[1]'"),
+            ("of lists", "'[[]]'"),
+        ]
+    ],
+    pytest.param(
+        _env_file(
+            f'{ACCOUNTS}=\'[{{"access_token":"${{A_TOKEN}}"}}]\'\n'.encode(), "--account", ME
+        ),
+        f"--env-file {{tmp}}/.env has {ACCOUNTS} with '${{{{', which python-dotenv expands and "
+        f"this command does not rewrite; {FIX}",
+        id="env-file accounts with a ${reference}",
+    ),
+    pytest.param(
+        _settings("--config", {**OLD, "accounts": [OTHER]}, "--account", ME),
+        f"--config {{tmp}}/config.json has access_token/access_token_secret besides accounts, "
+        f"which the tap refuses; {FIX}",
+        id="config with both forms",
+    ),
+    pytest.param(
+        _settings("--meltano", {**OLD, "accounts": []}, "--account", ME),
+        f"--env-file {{tmp}}/.env has {TOKEN}/_SECRET besides {ACCOUNTS}, which the tap "
+        f"refuses; {FIX}",
+        id="env-file with both forms",
+    ),
+    pytest.param(
+        _settings("--config", {"access_token": OLD["access_token"]}, "--account", ME),
+        f"--config {{tmp}}/config.json has only one of access_token/access_token_secret; {FIX}",
+        id="config with a token but no secret",
+    ),
+    pytest.param(
+        _settings("--meltano", {**OLD, "access_token": ""}, "--account", ME),
+        f"--env-file {{tmp}}/.env has only one of {TOKEN}/_SECRET; {FIX}",
+        id="env-file with a secret but an empty token",
     ),
 ]
 

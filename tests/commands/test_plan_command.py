@@ -48,21 +48,20 @@ def test_recent_mode_plan(sandbox, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Plan for historical_engagement (no Engagement API call was made):"
-    assert lines[1] == "  tweets: 60 (recent mode); distinct authors (billed handles): 1"
-    assert lines[3] == (
-        "  groups of tweets that need the same days: 1; their windows of <= 28 days: 3; "
-        "batches of <= 25 ids per window"
-    )
-    assert lines[4] == (
-        "  requests: 9: 9 backfill (days never delivered), 0 incremental (lookback and new days)"
-    )
-    assert lines[6] == "  time: 9 requests at 30/min (paced at 95% of it): at least 17 s"
-    assert lines[7:] == [
+    assert lines[3:] == [
+        "  account @sandbox_brand: 60 tweets (recent mode)",
+        "    groups of tweets that need the same days: 1; their windows of <= 28 days: 3; "
+        "batches of <= 25 ids per window",
+        "    requests: 9: 9 backfill (days never delivered), 0 incremental (lookback and new days)",
+        "  accounts: 1; billed handles (the accounts and the distinct authors of their tweets): 1",
+        "  time: 9 requests at 30/min (paced at 95% of it): at least 17 s (0 min 17 s) for the "
+        "whole run",
         "Other streams, if selected:",
         "  engagement_totals: 1 to 2 requests (tweets younger and older than 90 days are asked "
         "apart)",
         "  engagement_28hr: 3 requests",
         "  tweets: 0 v2 lookups",
+        "  accounts: no more requests (GET /2/users/me, read once per account)",
     ]
     assert not sandbox.requests("insights/historical")
 
@@ -71,8 +70,11 @@ def test_manual_mode_counts_distinct_authors(sandbox, tmp_path):
     ids = [*sandbox.model.owned_ids()[:30], *sandbox.model.ids_of_kind("other_author")[:2]]
     result = _plan(sandbox.tap_config(tweet_selection="manual", tweet_ids=ids), tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "  tweets: 32 (manual mode); distinct authors (billed handles): 2" in result.stdout
-    assert "  requests: 2: 2 backfill (days never delivered), 0 incremental" in result.stdout
+    assert "  account @sandbox_brand: 32 tweets (manual mode)" in result.stdout
+    assert "    requests: 2: 2 backfill (days never delivered), 0 incremental" in result.stdout
+    assert (
+        "  accounts: 1; billed handles (the accounts and the distinct authors of their tweets): 2"
+    ) in result.stdout
     assert not sandbox.requests("insights/historical")
 
 
@@ -100,10 +102,10 @@ def test_plan_from_a_state_shows_backfill_and_incremental_apart(sandbox, tmp_pat
     result = _plan({**config, "tweet_ids": own[:33]}, tmp_path, {"singer_state": first.final_state})
     assert result.returncode == 0, result.stderr
     assert (
-        "  groups of tweets that need the same days: 2; their windows of <= 28 days: 4; "
+        "    groups of tweets that need the same days: 2; their windows of <= 28 days: 4; "
         "batches of <= 25 ids per window"
     ) in result.stdout
     assert (
-        "  requests: 5: 3 backfill (days never delivered), 2 incremental (lookback and new days)"
+        "    requests: 5: 3 backfill (days never delivered), 2 incremental (lookback and new days)"
     ) in result.stdout
     assert not sandbox.requests("insights/historical")

@@ -37,10 +37,13 @@ def test_benchmark_smoke_runs_every_measurement():
         "5b",
         "6.",
         "6b",
+        "7.",
     ]
     assert "| 2. requests made vs minimum ceil(ids/25) x ceil(days/28) | 1 vs 1 = 1.00 |" in (
         result.stdout
     )
     assert "0 x 429" in rows[7]
     assert "0 x 429" in rows[8]
+    assert "run: " in rows[11]
+    assert ", 12 requests, 0 x 429" in rows[11]  # 3 accounts x 2 batches x 2 windows
     assert "one entry: the ids once" in rows[9]

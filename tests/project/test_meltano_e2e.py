@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,8 +19,9 @@ import duckdb
 import psycopg
 import pytest
 
+from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
-from tests.helpers import by_key, expected_records, midnight
+from tests.helpers import KNOWN_SECRETS, by_key, expected_records, midnight
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ["impressions", "engagements", "favorites", "url_clicks"]
@@ -36,8 +38,16 @@ def meltano() -> str:
     return str(path)
 
 
-def meltano_env(sandbox, tmp: Path, **settings: object) -> dict[str, str]:
-    """Sandbox credentials and settings as Meltano environment variables; state kept in tmp."""
+def meltano_env(
+    sandbox, tmp: Path, *, accounts: bool = False, **settings: object
+) -> dict[str, str]:
+    """Sandbox credentials and settings as Meltano environment variables; state kept in tmp.
+    ``accounts``: every sandbox account in ``TAP_TWITTER_ENGAGEMENT_ACCOUNTS``, as README shows."""
+    credentials: dict[str, object] = dict(sandbox.credentials.as_config())
+    if accounts:
+        for name in ("access_token", "access_token_secret"):
+            credentials.pop(name)
+        credentials["accounts"] = sandbox.tap_config_accounts()["accounts"]
     env = {
         **os.environ,
         "MELTANO_ENVIRONMENT": "demo",
@@ -46,7 +56,7 @@ def meltano_env(sandbox, tmp: Path, **settings: object) -> dict[str, str]:
         "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
         "TARGET_JSONL_DESTINATION_PATH": str(tmp / "jsonl"),
     }
-    for name, value in {**sandbox.credentials.as_config(), **settings}.items():
+    for name, value in {**credentials, **settings}.items():
         env[f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"] = (
             json.dumps(value) if isinstance(value, list) else str(value)
         )
@@ -89,8 +99,11 @@ def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
         env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
     )
     assert listed.returncode == 0, listed.stderr
+    assert "  Group 2: accounts, consumer_key, consumer_secret" in listed.stdout
     for name in CONFIG_SCHEMA["properties"]:
-        assert f"{name} [env: TAP_TWITTER_ENGAGEMENT_{name.upper()}]" in listed.stdout
+        env_name = f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"
+        line = rf"^{name}( \(required[^)]*\))? \[env: {env_name}\]"
+        assert re.search(line, listed.stdout, re.MULTILINE), name
 
 
 def test_meltano_run_into_jsonl_lands_the_model_rows(meltano, sandbox, tmp_path):
@@ -262,14 +275,86 @@ def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, pos
         host="127.0.0.1", port=postgres, user="postgres", dbname="postgres"
     ) as conn:
         rows = conn.execute(
-            "select tweet_id, engagement_type, engagement_date::text, engagement_count "
-            "from added_ids.historical_engagement"
+            "select account_id, tweet_id, engagement_type, engagement_date::text, "
+            "engagement_count from added_ids.historical_engagement"
         ).fetchall()
-    landed = {
-        (("tweet_id", t), ("engagement_type", m), ("engagement_date", d)): c for t, m, d, c in rows
-    }
-    assert len(rows) == len(landed)  # no duplicates
-    assert landed == expected  # no missing rows, exact counts
+    assert landed(rows) == expected  # no duplicates, no missing rows, exact counts
+
+
+def landed(rows: list[tuple]) -> dict[tuple, int]:
+    """Rows (account_id, tweet_id, engagement_type, engagement_date, count) keyed as ``by_key``
+    keys the tap's records; a duplicate key fails."""
+    columns = ("account_id", "tweet_id", "engagement_type", "engagement_date", "engagement_count")
+    return by_key([dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def test_meltano_two_accounts_into_postgres_the_second_added_later(meltano, postgres, tmp_path):
+    """README's recipe for several handles: accounts as JSON in the environment, each account a
+    partition; the one added later is backfilled, the other reads its lookback."""
+    with Sandbox(seed=29, tweets=40, accounts=2, revision_hours=0, rate_limit_per_second=0) as two:
+        KNOWN_SECRETS.update(two.secret_values())
+        env = meltano_env(
+            two,
+            tmp_path,
+            accounts=True,
+            number_of_tweets=6,
+            engagement_types=METRICS,
+            days_back_to_start_from=40,
+            lookback_days=3,
+        )
+        env["TARGET_POSTGRES_SQLALCHEMY_URL"] = (
+            f"postgresql+psycopg://postgres:secret@127.0.0.1:{postgres}/postgres"
+        )
+        env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = "two_accounts"
+        both = env["TAP_TWITTER_ENGAGEMENT_ACCOUNTS"]
+        env["TAP_TWITTER_ENGAGEMENT_ACCOUNTS"] = json.dumps(json.loads(both)[:1])
+        meltano_run(meltano, env, "target-postgres")
+        env["TAP_TWITTER_ENGAGEMENT_ACCOUNTS"] = both
+        two.reset()
+        meltano_run(meltano, env, "target-postgres")
+        starts = {
+            (r.body["tweet_ids"][0] in two.model.owned_ids(account=1), r.body["start"][:10])
+            for r in two.requests("insights/historical")
+            if r.status == 200
+        }
+        # the first account: its lookback; the second: the whole 40 days in 2 windows
+        assert starts == {(False, _day(4)), (True, _day(40)), (True, _day(12))}
+        today = midnight(datetime.now(UTC))
+        expected = {}
+        for account in (0, 1):
+            expected |= by_key(
+                expected_records(
+                    two,
+                    two.model.owned_ids(account=account)[:6],
+                    METRICS,
+                    today - timedelta(days=40),
+                    today,
+                    DAILY,
+                    account=account,
+                )
+            )
+        with psycopg.connect(
+            host="127.0.0.1", port=postgres, user="postgres", dbname="postgres"
+        ) as conn:
+            rows = conn.execute(
+                "select account_id, tweet_id, engagement_type, engagement_date::text, "
+                "engagement_count from two_accounts.historical_engagement"
+            ).fetchall()
+            audience = conn.execute(
+                "select account_id, username, followers_count from two_accounts.accounts "
+                "order by account_id, snapshot_at"
+            ).fetchall()
+        assert landed(rows) == expected
+        users = two.accounts
+        followers = [
+            two.model.user_public_metrics(u.id, today.date())["followers_count"] for u in users
+        ]
+        # one row per account per run: the first run had one account, the second both
+        assert audience == [
+            (users[0].id, users[0].username, followers[0]),
+            (users[0].id, users[0].username, followers[0]),
+            (users[1].id, users[1].username, followers[1]),
+        ]
 
 
 def _day(days_back: int) -> str:
@@ -337,8 +422,8 @@ def test_the_plan_runs_through_meltano(meltano, sandbox, tmp_path):
     env = meltano_env(sandbox, tmp_path, number_of_tweets=30, days_back_to_start_from=40)
     result = _meltano(meltano, env, "invoke", "tap-twitter-engagement:plan")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "  tweets: 30 (recent mode); distinct authors (billed handles): 1" in result.stdout
-    assert "  requests: 4: 4 backfill (days never delivered), 0 incremental" in result.stdout
+    assert "  account @sandbox_brand: 30 tweets (recent mode)" in result.stdout
+    assert "    requests: 4: 4 backfill (days never delivered), 0 incremental" in result.stdout
     assert not sandbox.requests("insights/historical")
 
 
@@ -355,11 +440,12 @@ def test_csv_runs_accumulate_one_file_each(meltano, sandbox, tmp_path):
     rows = (
         duckdb.connect()
         .execute(f"""
-        select tweet_id::varchar, engagement_type, engagement_date::varchar, engagement_count
+        select account_id::varchar, tweet_id::varchar, engagement_type,
+               engagement_date::varchar, engagement_count
         from (select *, row_number() over (partition by tweet_id, engagement_type,
               engagement_date order by filename desc) rn
               from read_csv_auto('{tmp_path}/csv/historical_engagement-*.csv', filename = true,
-                                 types = {{'tweet_id': 'VARCHAR'}}))
+                                 types = {{'tweet_id': 'VARCHAR', 'account_id': 'VARCHAR'}}))
         where rn = 1""")
         .fetchall()
     )
@@ -367,10 +453,7 @@ def test_csv_runs_accumulate_one_file_each(meltano, sandbox, tmp_path):
     expected = expected_records(
         sandbox, sandbox.model.owned_ids()[:4], METRICS, today - timedelta(days=30), today, DAILY
     )
-    landed = {
-        (("tweet_id", t), ("engagement_type", m), ("engagement_date", d)): c for t, m, d, c in rows
-    }
-    assert landed == by_key(expected)
+    assert landed(rows) == by_key(expected)
 
 
 def test_the_extractor_can_be_added_from_its_hub_definition(meltano, tmp_path):

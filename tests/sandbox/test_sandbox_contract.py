@@ -17,24 +17,13 @@ from requests_oauthlib import OAuth1
 from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.sandbox.cli import build_parser
 from tap_twitter_engagement.sandbox.engagement import Behaviour
+from tests.sandbox.clock import EPOCH, EpochClock
 
 #: The API's "now": 19:43:27.654321 UTC, so un-rounded and rounded ends differ visibly.
 NOW = datetime(2026, 5, 14, 19, 43, 27, 654321, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 5, 14, tzinfo=UTC)
-#: The rate-limit clock starts a quarter into an epoch second.
-EPOCH = 1_800_000_000
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
-
-
-class EpochClock:
-    """Epoch seconds that move only when a test moves them."""
-
-    def __init__(self) -> None:
-        self.now = EPOCH + 0.25
-
-    def __call__(self) -> float:
-        return self.now
 
 
 RATE_CLOCK = EpochClock()
@@ -49,7 +38,7 @@ def contract_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sb(contract_sandbox: Sandbox) -> Iterator[Sandbox]:
-    RATE_CLOCK.now = EPOCH + 0.25
+    RATE_CLOCK.rewind()
     contract_sandbox.reset()
     yield contract_sandbox
     contract_sandbox.reset()

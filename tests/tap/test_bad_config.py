@@ -236,6 +236,90 @@ CASES = [
 ]
 
 
+# Tokens of made-up accounts: the config is refused before any request, and none may be shown.
+A1 = {"access_token": "acct-token-1", "access_token_secret": "acct-secret-1"}
+A2 = {"access_token": "acct-token-2", "access_token_secret": "acct-secret-2"}
+FAKE_TOKENS = [*A1.values(), *A2.values()]
+ONE_FORM = {"access_token": DROP, "access_token_secret": DROP}
+ACCOUNT_KEYS = (
+    "name, access_token, access_token_secret, tweet_selection, number_of_tweets, tweet_ids, "
+    "exclude_retweets, exclude_replies"
+)
+CASES += [
+    (
+        "accounts and the top-level token",
+        {"accounts": [A1]},
+        "accounts: is set, and so is the top-level access_token; give every account in "
+        "accounts and unset access_token and access_token_secret",
+    ),
+    (
+        "empty accounts",
+        {**ONE_FORM, "accounts": []},
+        "accounts: is empty; list one or more accounts (each with access_token and "
+        "access_token_secret), or unset it and set access_token and access_token_secret",
+    ),
+    (
+        "accounts not a list",
+        {**ONE_FORM, "accounts": "acct-token-1"},
+        "accounts: must be array; fix the value's type",
+    ),
+    (
+        "an account not an object",
+        {**ONE_FORM, "accounts": ["acct-token-1"]},
+        "accounts: item 1 must be an object with access_token and access_token_secret",
+    ),
+    (
+        "an account without its secret",
+        {**ONE_FORM, "accounts": [A1, {"access_token": "acct-token-2"}]},
+        "accounts: item 2 access_token_secret is required and not set; set it",
+    ),
+    (
+        "an account with a blank token",
+        {**ONE_FORM, "accounts": [{**A1, "access_token": "  "}]},
+        "accounts: item 1 access_token is empty; set it",
+    ),
+    (
+        "an account token with a line break",
+        {**ONE_FORM, "accounts": [A2, {**A1, "access_token": "acct-token-1\n"}]},
+        "accounts: item 2 access_token contains spaces, a line break or another control "
+        "character (a copy-paste slip?); set it to the value alone",
+    ),
+    (
+        "an account listed twice",
+        {**ONE_FORM, "accounts": [A1, A2, {**A1, "name": "again"}]},
+        "accounts: items 1 and 3 have the same access_token; list each account once",
+    ),
+    (
+        "two accounts of one name",
+        {**ONE_FORM, "accounts": [{**A1, "name": "brand"}, {**A2, "name": "brand"}]},
+        "accounts: items 1 and 2 have the same name; give each account its own name",
+    ),
+    (
+        "an account with an unknown setting",
+        {**ONE_FORM, "accounts": [{**A1, "tweetids": ["1"]}]},
+        "accounts: item 1: Additional properties are not allowed ('tweetids' was unexpected); "
+        f"an account takes only {ACCOUNT_KEYS}",
+    ),
+    (
+        "an account in manual mode without ids",
+        {**ONE_FORM, "accounts": [A1, {**A2, "name": "es", "tweet_selection": "manual"}]},
+        "accounts: item 2 ('es'): tweet_selection is 'manual' but no tweet ids are listed; "
+        "list them, or use tweet_selection 'recent'",
+    ),
+    (
+        "an account with a non-digit tweet id",
+        {**ONE_FORM, "accounts": [{**A1, "tweet_ids": ["123", "12a"]}]},
+        "accounts: item 1 tweet_ids item 2 ('12a') must be a string of digits, like "
+        '"1785000000000000001"',
+    ),
+    (
+        "an account asking for 0 tweets",
+        {**ONE_FORM, "accounts": [{**A1, "number_of_tweets": 0}]},
+        "accounts: item 1 number_of_tweets (0) must be at least 1",
+    ),
+]
+
+
 def _run(config: dict, mode: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
     path = tmp / f"config-{abs(hash((json.dumps(config, sort_keys=True), *mode)))}.json"
     path.write_text(json.dumps(config))
@@ -290,5 +374,5 @@ def test_bad_config_is_one_clear_line(outcomes, session_sandbox, name, changes, 
     assert lines[0].endswith(
         f"| ERROR    | tap-twitter-engagement         | Invalid setting {line}"
     )
-    for secret in session_sandbox.credentials.values():
+    for secret in [*session_sandbox.credentials.values(), *FAKE_TOKENS]:
         assert secret not in result.stderr

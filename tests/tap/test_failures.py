@@ -28,6 +28,7 @@ from tests.helpers import (
     KNOWN_SECRETS,
     catalog_selecting,
     parse_messages,
+    partitioned,
     run_sync,
     run_sync_until_error,
     tap_process,
@@ -194,8 +195,9 @@ def test_a_signal_ends_the_run_at_once_with_state_of_what_was_written(
     )
     full = run_sync(config)
     sandbox.reset()
-    # Window 1 (requests 1 and 2) is delivered; request 3 gets a 429 asking for 3000 s.
-    sandbox.faults.burst_429_every, sandbox.faults.burst_429_length = 3, 1
+    # GET /2/users/me, then window 1 (requests 2 and 3) is delivered; request 4 gets a 429
+    # asking for 3000 s.
+    sandbox.faults.burst_429_every, sandbox.faults.burst_429_length = 4, 1
     sandbox.faults.burst_429_header, sandbox.faults.burst_429_seconds = "retry-after", 3000
     process = tap_process(write(tmp_path, "config.json", config), logs=True)
     output = Output(process)
@@ -213,7 +215,7 @@ def test_a_signal_ends_the_run_at_once_with_state_of_what_was_written(
     )
     partial = parse_messages(out)
     # The last STATE claims only rows that were written (with 1 worker: exactly window 1).
-    bookmark = partial.final_state["bookmarks"]["historical_engagement"]
+    bookmark = partial.partition()
     written = {(r["tweet_id"], r["engagement_date"]) for r in partial.records}
     claimed = {
         (tweet_id, day.isoformat())
@@ -265,20 +267,18 @@ FAKE_SECRETS = {
 KNOWN_SECRETS.update(FAKE_SECRETS.values())
 
 
-@pytest.mark.parametrize(("manual", "setting"), [(False, "timeline_api_url"), (True, "api_url")])
+@pytest.mark.parametrize("setting", ["timeline_api_url", "api_url"])
 def test_a_refused_connection_names_the_host_and_setting_and_is_not_retried(
-    tmp_path, manual, setting
+    session_sandbox, tmp_path, setting
 ):
     url = closed_port_url()
-    config = {**FAKE_SECRETS, "api_url": url, "timeline_api_url": url}
-    if manual:
-        config |= {"tweet_selection": "manual", "tweet_ids": ["1785000000000000001"]}
+    config = session_sandbox.tap_config(number_of_tweets=2) | {setting: url}
     result = command("sync", "--config", write(tmp_path, "config.json", config))
     assert_one_line_failure(
         result,
         f"Cannot connect to {url}: connection refused, nothing is listening there. Check "
         f"{setting}.",
-        list(FAKE_SECRETS.values()),
+        secrets_of(session_sandbox),
     )
     assert "Retrying" not in result.stderr
 
@@ -434,14 +434,10 @@ def test_a_bad_state_is_one_line(session_sandbox, tmp_path, path, name, state, e
 
 def test_a_bookmark_in_the_future_is_ignored_with_a_warning(sandbox, tmp_path):
     config = sandbox.tap_config(number_of_tweets=2, engagement_types=["favorites"])
-    state = {
-        "bookmarks": {
-            "historical_engagement": {
-                "replication_key": "engagement_date",
-                "replication_key_value": "2099-01-01",
-            }
-        }
-    }
+    state = partitioned(
+        sandbox.model.user.id,
+        {"replication_key": "engagement_date", "replication_key_value": "2099-01-01"},
+    )
     result = command(
         "sync",
         "--config",
@@ -542,7 +538,7 @@ def test_env_numbers_given_as_text_parse_as_numbers(sandbox, tmp_path):
     assert request.body["start"] == f"{TODAY - timedelta(days=30)}T00:00:00Z"
     plan = command("plan", "--config", "ENV", env=env, cwd=tmp_path)
     assert plan.returncode == 0, plan.stderr[-2000:]
-    assert "  tweets: 2 (recent mode)" in plan.stdout
+    assert "  account @sandbox_brand: 2 tweets (recent mode)" in plan.stdout
 
 
 ENV_CASES = [
@@ -641,6 +637,7 @@ def test_an_app_only_refusal_is_logged_and_reported_not_raised(sandbox):
     config = sandbox.tap_config(bearer_token=sandbox.credentials.bearer_token)
     tap = TapTwitterEngagement(config=config)
     stream = tap.streams["engagement_totals"]
+    (account,) = tap.run.ready()
 
     def body(batch: list[str]) -> dict[str, Any]:
         return {
@@ -651,10 +648,10 @@ def test_an_app_only_refusal_is_logged_and_reported_not_raised(sandbox):
 
     served = [
         set(data["canonical"])
-        for data in stream.post_refusing([*protected, *other], body, bearer=True)
+        for data in stream.post_refusing(account, [*protected, *other], body, bearer=True)
     ]
     assert set().union(*served) == set(other)
-    assert [(s.tweet_id, s.endpoint, s.reason.value) for s in tap.run.skips.skips()] == [
+    assert [(s.tweet_id, s.endpoint, s.reason.value) for s in account.skips.skips()] == [
         (protected[0], "totals", "protected")
     ]
 

@@ -24,6 +24,7 @@ from tests.helpers import (
     catalog_selecting,
     kill_after,
     parse_messages,
+    partitioned,
     run_sync,
     tap_process,
 )
@@ -208,7 +209,7 @@ def test_a_grouping_without_day_totals_the_whole_period_every_run(sandbox, now):
     config = _config(sandbox, group_by=["engagement.type"])
     target, counts, last = _sequence(sandbox, [config, config])
     assert counts == [2 * FULL_WINDOWS] * 2
-    assert "coverage" not in last.final_state["bookmarks"]["historical_engagement"]
+    assert "coverage" not in last.partition()
     full = _assert_equals_a_full_run(sandbox, target, config)
     model = sandbox.model
     start = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=DAYS)
@@ -251,18 +252,17 @@ def test_a_state_in_the_future_is_not_trusted(sandbox, now, caplog):
 
 
 def test_a_single_bookmark_state_is_read_once_in_full(sandbox, now, caplog):
-    legacy = {
-        "bookmarks": {
-            "historical_engagement": {
-                "replication_key": "engagement_date",
-                "replication_key_value": (now.date() - timedelta(days=1)).isoformat(),
-            }
-        }
-    }
+    legacy = partitioned(
+        sandbox.model.user.id,
+        {
+            "replication_key": "engagement_date",
+            "replication_key_value": (now.date() - timedelta(days=1)).isoformat(),
+        },
+    )
     result = run_sync(_config(sandbox), state=legacy)
     assert _requests(sandbox) == 2 * FULL_WINDOWS
     assert "single bookmark" in caplog.text
-    coverage = result.final_state["bookmarks"]["historical_engagement"]["coverage"]
+    coverage = result.partition()["coverage"]
     assert coverage["spans"][0]["days"] == [
         [
             (now.date() - timedelta(days=DAYS)).isoformat(),
@@ -276,8 +276,9 @@ def test_a_catalog_from_another_group_by_gets_the_configuration_keys(sandbox, no
     config = _config(sandbox, group_by=["engagement.type", "engagement.day"])
     result = run_sync(config, catalog=stale)
     schema = result.schemas[0]
-    assert schema["key_properties"] == ["engagement_type", "engagement_date"]
+    assert schema["key_properties"] == ["account_id", "engagement_type", "engagement_date"]
     assert set(schema["schema"]["properties"]) == {
+        "account_id",
         "engagement_type",
         "engagement_date",
         "engagement_count",

@@ -24,6 +24,7 @@ def now(sandbox):
 def _expected_tweet(sandbox, tweet_id, now):
     tweet = sandbox.model.tweet(tweet_id)
     return {
+        "account_id": sandbox.model.user.id,
         "id": tweet.id,
         "text": tweet.text,
         "created_at": tweet.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),

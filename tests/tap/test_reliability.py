@@ -119,14 +119,16 @@ def test_client_errors_are_not_retried(sandbox, now, api_path, message):
     result, error = run_sync_until_error(config)
     assert isinstance(error, TapHTTPError)
     assert str(error) == message
-    assert len(sandbox.requests()) == 1
+    # The account's user, then one attempt of the request that does not exist.
+    assert [r.route for r in sandbox.requests()] == ["2/users/me", "unknown"]
     assert result.records == []
 
 
 def test_retry_budget_exhausted_fails_clearly_and_state_covers_only_delivered(sandbox, now):
     ids = sandbox.model.owned_ids()[:30]  # 2 batches per window
-    sandbox.faults.outage_after = 3  # window 1 (2 requests) completes, window 2 fails midway
-    # Sequential, so "the first 3 requests succeed" means window 1 and window 2's first batch.
+    sandbox.faults.outage_after = 4  # window 1 (2 requests) completes, window 2 fails midway
+    # Sequential, so "the first 4 requests succeed" means GET /2/users/me, window 1 and window
+    # 2's first batch.
     config = _config(sandbox, ids, ["impressions"], 60, max_retries=2, max_concurrent_requests=1)
     result, error = run_sync_until_error(config)
     assert isinstance(error, TapHTTPError)

@@ -27,6 +27,7 @@ ALL_STREAMS = [
     "engagement_28hr",
     "tweets",
     "skipped_tweets",
+    "accounts",
 ]
 # Every stream selected, as a Meltano `select: ["*.*"]` would; the run meets no refused tweet.
 TestTapTwitterEngagement = get_tap_test_class(

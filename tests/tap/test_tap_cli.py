@@ -73,10 +73,12 @@ def test_discover_prints_the_catalog_for_the_configured_grouping(tmp_path, sandb
         "engagement_28hr",
         "tweets",
         "skipped_tweets",
+        "accounts",
     }
     stream = streams["historical_engagement"]
     assert stream["tap_stream_id"] == "historical_engagement"
     assert stream["key_properties"] == [
+        "account_id",
         "engagement_type",
         "engagement_hour",
         "period_start",
@@ -166,6 +168,7 @@ def test_sample_config_is_valid():
     config = json.loads((ROOT / "sample_config.json").read_text())
     tap_ = TapTwitterEngagement(config=config, parse_env_config=False)
     assert [s.name for s in tap_.streams.values()] == [
+        "accounts",
         "engagement_28hr",
         "engagement_totals",
         "historical_engagement",

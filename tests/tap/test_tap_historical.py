@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tests.helpers import by_key, expected_records, midnight, run_sync
+from tests.helpers import by_key, expected_records, midnight, partition_state, run_sync
 
 GROUP_BY_VALUES = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 ALL_SUBSETS = [list(c) for n in range(1, 5) for c in itertools.combinations(GROUP_BY_VALUES, n)]
@@ -48,6 +48,7 @@ def test_defaults_recent_100_last_28_complete_days(sandbox, now):
     assert schema["key_properties"] == ["tweet_id", "engagement_type", "engagement_date"]
     assert schema["bookmark_properties"] == ["engagement_date"]
     assert set(schema["schema"]["properties"]) == {
+        "account_id",
         "tweet_id",
         "engagement_type",
         "engagement_date",
@@ -96,7 +97,8 @@ def test_manual_mode_dedupes_keeping_order(sandbox, now):
     run_sync(config)
     (request,) = _historical_requests(sandbox)
     assert request.body["tweet_ids"] == [own[2], own[0], own[1]]
-    assert not sandbox.requests("2/users/me")
+    # The account's user id names its partition: one v2 call, and no timeline in manual mode.
+    assert [r.route for r in sandbox.requests() if r.route.startswith("2/")] == ["2/users/me"]
 
 
 def test_manual_mode_with_refused_ids_keeps_the_rest(sandbox, now):
@@ -277,15 +279,15 @@ def test_every_group_by_equals_the_model(sandbox, now, group_by):
     assert by_key(result.records) == by_key(expected)
     assert len(_historical_requests(sandbox)) == 4
     schema = result.schemas[0]
-    keys = [k for k in expected[0] if k != "engagement_count"]
+    columns = [k for k in expected[0] if k != "engagement_count"]
+    # The account is a key only where rows of two accounts could otherwise collide.
+    keys = [k for k in columns if k != "account_id" or "tweet.id" not in group_by]
     assert schema["key_properties"] == keys
-    assert set(schema["schema"]["properties"]) == {*keys, "engagement_count"}
+    assert set(schema["schema"]["properties"]) == {*columns, "engagement_count"}
     if "engagement.day" in group_by:
         assert result.bookmark() == (today - timedelta(days=1)).date().isoformat()
     else:
-        assert "replication_key_value" not in result.final_state["bookmarks"].get(
-            "historical_engagement", {}
-        )
+        assert "replication_key_value" not in result.partition()
 
 
 @pytest.mark.parametrize(
@@ -369,9 +371,7 @@ def test_state_after_each_window_never_ahead(sandbox, now):
         days_back_to_start_from=60,
     )
     result = run_sync(config)
-    bookmarks = [
-        s["bookmarks"]["historical_engagement"].get("replication_key_value") for s in result.states
-    ]
+    bookmarks = [partition_state(s).get("replication_key_value") for s in result.states]
     bookmarks = [b for b in bookmarks if b]
     today = midnight(now)
     first_window_end = today - timedelta(days=60) + timedelta(days=28)
