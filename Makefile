@@ -41,7 +41,7 @@ demo: $(STAMP) $(MELTANO_STAMP)
 	$(BIN)/python -m scripts.demo
 
 clean-demo:
-	rm -rf output/jsonl
+	rm -rf output/jsonl output/engagement.duckdb output/engagement.png
 	-$(MELTANO) state clear --force demo:tap-twitter-engagement-to-target-jsonl
 
 bench: $(STAMP)

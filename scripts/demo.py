@@ -1,21 +1,25 @@
-"""The demo: sandbox up, ``meltano run tap-twitter-engagement target-jsonl``, summary, sandbox down.
+"""The demo: a sandbox with two accounts, then ``meltano run tap-twitter-engagement target-jsonl
+dbt-duckdb:build``, a summary from the dbt marts, the sandbox down.
 
 Run through ``make demo``, which installs everything first. The demo environment selects the
-``tweets`` stream too, so the top tweets show their text and a link; the whole period is drawn
-into ``output/engagement.png``. Run it again and the second sync is incremental: Meltano's state
-store holds the coverage, so only the lookback days are re-read.
+``tweets`` and ``accounts`` streams too, so the marts name each handle and the top tweets show
+their text and a link; the whole period is drawn into ``output/engagement.png`` from the
+``engagement_by_day`` mart. Run it again and the second sync is incremental: Meltano's state
+store holds each account's coverage, so only the lookback days are re-read, and the marts count
+them once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -25,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MELTANO = Path(os.environ.get("MELTANO_BIN", ROOT / ".venv-meltano" / "bin" / "meltano"))
 OUTPUT = ROOT / "output" / "jsonl"
 PICTURE = ROOT / "output" / "engagement.png"
-KEY = ("tweet_id", "engagement_type", "engagement_date")
+#: Where dbt-duckdb builds the models (the profile's default path).
+MARTS = ROOT / "output" / "engagement.duckdb"
+ACCOUNTS = 2
 
 
 def step(message: str) -> None:
@@ -43,6 +49,8 @@ def start_sandbox(config_path: Path) -> subprocess.Popen[str]:
             "0",
             "--seed",
             "42",
+            "--accounts",
+            str(ACCOUNTS),
             "--config-out",
             str(config_path),
         ],
@@ -59,28 +67,30 @@ def start_sandbox(config_path: Path) -> subprocess.Popen[str]:
             break
         if line.startswith("Press Ctrl+C"):
             return process
-        if line.startswith(("Engagement API sandbox", "account:")):
+        if line.startswith(("Engagement API sandbox", "accounts:", "  account ")):
             print(f"    {line.rstrip()}")
     process.kill()
     raise SystemExit("The sandbox did not start; run `make sandbox` to see why.")
 
 
-def meltano_env(config: dict[str, str]) -> dict[str, str]:
-    """Credentials reach Meltano as environment variables, never through meltano.yml."""
+def meltano_env(config: dict[str, Any]) -> dict[str, str]:
+    """Credentials reach Meltano as environment variables, never through meltano.yml: the
+    app's key and secret, and the accounts as JSON (README: Several accounts)."""
     env = {
         **os.environ,
         "SANDBOX_URL": config["api_url"],
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_ENVIRONMENT": "demo",
+        "TAP_TWITTER_ENGAGEMENT_ACCOUNTS": json.dumps(config["accounts"]),
     }
-    for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret"):
+    for name in ("consumer_key", "consumer_secret"):
         env[f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"] = config[name]
     return env
 
 
 def run_pipeline(env: dict[str, str]) -> None:
     before = set(OUTPUT.glob("*.jsonl")) if OUTPUT.exists() else set()
-    command = [str(MELTANO), "run", "tap-twitter-engagement", "target-jsonl"]
+    command = [str(MELTANO), "run", "tap-twitter-engagement", "target-jsonl", "dbt-duckdb:build"]
     print(f"    $ {' '.join(command[1:])}", flush=True)
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -92,66 +102,63 @@ def run_pipeline(env: dict[str, str]) -> None:
         print(f"    landed {rows:,} rows in {path.name}")
     if not new:
         print("    landed nothing")
+    built = re.findall(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+)", result.stderr)
+    if built:
+        passed, warned, failed = built[-1]
+        print(f"    dbt build: {passed} models and tests passed, {warned} warned, {failed} failed")
 
 
-def _latest(con: duckdb.DuckDBPyConnection, table: str, pattern: str, key: Sequence[str]) -> bool:
-    """A table of the latest row per key across every file a run left (a lookback re-reads
-    days, so a key may be in several files; the newest file wins)."""
-    files = sorted(OUTPUT.glob(pattern))
-    if not files:
-        return False
-    con.execute(f"""
-        create or replace table {table} as
-        select * exclude (rn) from (
-          select *, row_number() over (partition by {", ".join(key)} order by filename desc) rn
-          from read_json_auto({[str(f) for f in files]!r}, filename = true)) where rn = 1""")
-    return True
-
-
-def summary() -> Path | None:
-    """Latest value per key across runs, two small reports, and the picture; its path."""
-    con = duckdb.connect()
-    if not _latest(con, "rows", "historical_engagement*.jsonl", KEY):
-        print("    nothing landed")
+def summary(marts: Path = MARTS, picture: Path = PICTURE) -> DailySeries | None:
+    """Two small reports and the picture, read from the dbt marts; the plotted series."""
+    if not marts.exists():
+        print("    no marts: the dbt build did not run")
         return None
-    has_tweets = _latest(con, "tweets", "tweets*.jsonl", ["id"])
-    total = con.execute("select count(*), count(distinct tweet_id) from rows").fetchall()[0]
-    print(f"    {total[0]:,} distinct rows for {total[1]} tweets")
-    daily = con.execute("""
-        select engagement_date,
-               sum(engagement_count) filter (where engagement_type = 'impressions') impressions,
-               sum(engagement_count) filter (where engagement_type = 'engagements') engagements
-        from rows group by 1 order by 1""").fetchall()
-    print("\n    Impressions and engagements per day, all tweets, last 7 days:")
-    print(f"    {'day':<12}{'impressions':>14}{'engagements':>14}{'rate':>8}")
-    for day, impressions, engagements in daily[-7:]:
-        rate = engagements / impressions if impressions else 0.0
-        print(f"    {day!s:<12}{impressions:>14,}{engagements:>14,}{rate:>8.2%}")
-    print("\n    Top 5 tweets by engagement rate (at least 1,000 impressions):")
-    text = "coalesce(t.text, '')" if has_tweets else "''"
-    join = "left join tweets t on t.id = r.tweet_id" if has_tweets else ""
-    top = con.execute(f"""
-        select r.tweet_id, {text} as text,
-               sum(engagement_count) filter (where engagement_type = 'impressions') impressions,
-               sum(engagement_count) filter (where engagement_type = 'engagements') engagements
-        from rows r {join} group by 1, 2 having impressions >= 1000
-        order by engagements / impressions desc, r.tweet_id limit 5""").fetchall()
-    for tweet_id, tweet_text, impressions, engagements in top:
+    con = duckdb.connect(str(marts), read_only=True)
+    total = con.execute(
+        "select count(*), count(distinct tweet_id) from engagement_by_tweet_day"
+    ).fetchall()[0]
+    print(f"    engagement_by_tweet_day: {total[0]:,} tweet-days of {total[1]} tweets")
+    print("\n    Per account, last 7 days (engagement_by_account_day):")
+    print(f"    {'account':<18}{'day':<12}{'impressions':>13}{'engagements':>13}{'rate':>8}")
+    per_account = con.execute("""
+        select coalesce('@' || username, account_id), engagement_date, impressions, engagements,
+               engagement_rate
+        from engagement_by_account_day
+        where engagement_date > (select max(engagement_date) from engagement_by_account_day) - 7
+        order by 1, 2""").fetchall()
+    for handle, day, impressions, engagements, rate in per_account:
+        shown = f"{rate:.2%}" if rate is not None else "-"
+        counts = f"{impressions or 0:>13,}{engagements or 0:>13,}"
+        print(f"    {handle:<18}{day!s:<12}{counts}{shown:>8}")
+    print("\n    Top 5 tweets by engagement rate over the period, at least 1,000 impressions")
+    print("    (engagement_by_tweet_day):")
+    top = con.execute("""
+        select tweet_id, any_value(tweet_url), coalesce(any_value(text), ''),
+               sum(impressions) as impressions, sum(engagements) as engagements
+        from engagement_by_tweet_day group by tweet_id having sum(impressions) >= 1000
+        order by sum(engagements) / sum(impressions) desc, tweet_id limit 5""").fetchall()
+    for _, url, tweet_text, impressions, engagements in top:
         shown = " ".join(tweet_text.split())
         shown = shown if len(shown) <= 48 else shown[:47] + "…"
         print(
             f"    {engagements / impressions:>7.2%} of {impressions:>9,} impressions  "
             f"{shown or '(tweets stream not loaded)'}"
         )
-        print(f"             https://x.com/i/web/status/{tweet_id}")
+        print(f"             {url}")
+    daily = con.execute(
+        "select engagement_date, impressions, engagements from engagement_by_day order by 1"
+    ).fetchall()
+    con.close()
     series = DailySeries.from_rows([(str(d), i or 0, e or 0) for d, i, e in daily])
-    picture = draw(
+    draw(
         series,
-        PICTURE,
-        f"Daily impressions and engagement rate, {series.day[0]} to {series.day[-1]} (UTC)",
+        picture,
+        f"Daily impressions and engagement rate, {ACCOUNTS} accounts, {series.day[0]} to "
+        f"{series.day[-1]} (UTC)",
     )
-    print(f"\n    Picture: {picture.relative_to(ROOT)}")
-    return picture
+    shown = picture.relative_to(ROOT) if picture.is_relative_to(ROOT) else picture
+    print(f"\n    Picture (engagement_by_day): {shown}")
+    return series
 
 
 def describe_state(text: str) -> str:
@@ -193,7 +200,7 @@ def main() -> int:
             else:
                 step("Running the pipeline (first run: the configured period)")
             run_pipeline(env)
-            step("What landed (DuckDB over output/jsonl)")
+            step(f"What the dbt marts say ({MARTS.relative_to(ROOT)})")
             summary()
         finally:
             step("Stopping the sandbox")

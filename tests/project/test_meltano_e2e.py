@@ -5,75 +5,28 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import psycopg
-import pytest
 
 from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tests.helpers import KNOWN_SECRETS, by_key, expected_records, midnight
-
-ROOT = Path(__file__).resolve().parents[2]
-METRICS = ["impressions", "engagements", "favorites", "url_clicks"]
-DAILY = ["tweet.id", "engagement.type", "engagement.day"]
-
-
-@pytest.fixture(scope="module")
-def meltano() -> str:
-    path = Path(os.environ.get("MELTANO_BIN") or ROOT / ".venv-meltano" / "bin" / "meltano")
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail("Meltano is not installed; CI runs `make test`, which installs it")
-        pytest.skip("Meltano is not installed: run `make test`, which installs it")
-    return str(path)
-
-
-def meltano_env(
-    sandbox, tmp: Path, *, accounts: bool = False, **settings: object
-) -> dict[str, str]:
-    """Sandbox credentials and settings as Meltano environment variables; state kept in tmp.
-    ``accounts``: every sandbox account in ``TAP_TWITTER_ENGAGEMENT_ACCOUNTS``, as README shows."""
-    credentials: dict[str, object] = dict(sandbox.credentials.as_config())
-    if accounts:
-        for name in ("access_token", "access_token_secret"):
-            credentials.pop(name)
-        credentials["accounts"] = sandbox.tap_config_accounts()["accounts"]
-    env = {
-        **os.environ,
-        "MELTANO_ENVIRONMENT": "demo",
-        "SANDBOX_URL": sandbox.base_url,
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp / 'meltano.db'}",
-        "TARGET_JSONL_DESTINATION_PATH": str(tmp / "jsonl"),
-    }
-    for name, value in {**credentials, **settings}.items():
-        env[f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"] = (
-            json.dumps(value) if isinstance(value, list) else str(value)
-        )
-    return env
-
-
-def meltano_run(meltano: str, env: dict[str, str], target: str) -> None:
-    result = subprocess.run(
-        [meltano, "run", "tap-twitter-engagement", target],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+from tests.project.pipeline import (
+    DAILY,
+    METRICS,
+    ROOT,
+    day,
+    landed,
+    meltano_command,
+    meltano_env,
+    meltano_run,
+)
 
 
 def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
@@ -121,77 +74,6 @@ def test_meltano_run_into_jsonl_lands_the_model_rows(meltano, sandbox, tmp_path)
 
 
 # ---------------------------------------------------------------------------- PostgreSQL
-def _postgres_bin() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(found).parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[int]:
-    """A throwaway PostgreSQL on loopback, from the machine's binaries (as postgres when root)."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL binaries not found; CI must run the PostgreSQL test")
-        pytest.skip("PostgreSQL is not installed (no pg_ctl): the PostgreSQL test needs it")
-    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
-    base = Path(tempfile.mkdtemp(prefix="tap-twitter-engagement-pg-"))
-    data, port = base / "data", _free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        base.chmod(0o755)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(base / "server.log"),
-            "-w",
-            "start",
-            "-o",
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield port
-    finally:
-        subprocess.run(
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            check=False,
-            capture_output=True,
-        )
-
-
 def test_meltano_run_into_postgres_twice_upserts_without_duplicates(
     meltano, sandbox, postgres, tmp_path
 ):
@@ -265,7 +147,7 @@ def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, pos
     backfilled = [r for r in sandbox.requests("insights/historical") if r.status == 200]
     # 5 old ids: the lookback window; 3 new ids: the whole 40 days in 2 windows
     assert sorted((len(r.body["tweet_ids"]), r.body["start"][:10]) for r in backfilled) == sorted(
-        [(5, _day(4)), (3, _day(40)), (3, _day(12))]
+        [(5, day(4)), (3, day(40)), (3, day(12))]
     )
     today = midnight(datetime.now(UTC))
     expected = by_key(
@@ -279,13 +161,6 @@ def test_meltano_into_postgres_with_ids_added_between_runs(meltano, sandbox, pos
             "engagement_count from added_ids.historical_engagement"
         ).fetchall()
     assert landed(rows) == expected  # no duplicates, no missing rows, exact counts
-
-
-def landed(rows: list[tuple]) -> dict[tuple, int]:
-    """Rows (account_id, tweet_id, engagement_type, engagement_date, count) keyed as ``by_key``
-    keys the tap's records; a duplicate key fails."""
-    columns = ("account_id", "tweet_id", "engagement_type", "engagement_date", "engagement_count")
-    return by_key([dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def test_meltano_two_accounts_into_postgres_the_second_added_later(meltano, postgres, tmp_path):
@@ -318,7 +193,7 @@ def test_meltano_two_accounts_into_postgres_the_second_added_later(meltano, post
             if r.status == 200
         }
         # the first account: its lookback; the second: the whole 40 days in 2 windows
-        assert starts == {(False, _day(4)), (True, _day(40)), (True, _day(12))}
+        assert starts == {(False, day(4)), (True, day(40)), (True, day(12))}
         today = midnight(datetime.now(UTC))
         expected = {}
         for account in (0, 1):
@@ -355,10 +230,41 @@ def test_meltano_two_accounts_into_postgres_the_second_added_later(meltano, post
             (users[0].id, users[0].username, followers[0]),
             (users[1].id, users[1].username, followers[1]),
         ]
-
-
-def _day(days_back: int) -> str:
-    return (midnight(datetime.now(UTC)) - timedelta(days=days_back)).strftime("%Y-%m-%d")
+        # The dbt models over the same tables (README: For analysts, PostgreSQL).
+        env["DBT_POSTGRES_PORT"] = str(postgres)
+        env["DBT_POSTGRES_SCHEMA"] = "two_accounts_marts"
+        build = meltano_command(meltano, env, "invoke", "dbt-postgres", "build")
+        assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+        columns = ", ".join(METRICS)
+        with psycopg.connect(
+            host="127.0.0.1", port=postgres, user="postgres", dbname="postgres"
+        ) as conn:
+            daily = conn.execute(
+                f"select account_id, tweet_id, engagement_date::text, {columns} "
+                "from two_accounts_marts.engagement_by_tweet_day"
+            ).fetchall()
+            per_account = conn.execute(
+                f"select account_id, username, engagement_date::text, {columns} "
+                "from two_accounts_marts.engagement_by_account_day"
+            ).fetchall()
+        unpivoted = [
+            (account_id, tweet_id, metric, day, count)
+            for account_id, tweet_id, day, *counts in daily
+            for metric, count in zip(METRICS, counts, strict=True)
+        ]
+        assert landed(unpivoted) == expected
+        sums: dict[tuple[str, str, str], int] = {}
+        for key, count in expected.items():
+            fields = dict(key)
+            at = (fields["account_id"], fields["engagement_date"], fields["engagement_type"])
+            sums[at] = sums.get(at, 0) + count
+        handles = {u.id: u.username for u in users}
+        assert {
+            (account_id, day, metric): count
+            for account_id, username, day, *counts in per_account
+            for metric, count in zip(METRICS, counts, strict=True)
+            if username == handles[account_id]
+        } == sums
 
 
 # ---------------------------------------------------------------------------- the project
@@ -376,22 +282,8 @@ def _plain_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _meltano(
-    meltano: str, env: dict[str, str], *args: str, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [meltano, *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_selecting_streams_needs_no_credentials(meltano, tmp_path):
-    result = _meltano(
+    result = meltano_command(
         meltano, _plain_env(tmp_path), "select", "tap-twitter-engagement", "--list", "--all"
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -400,7 +292,7 @@ def test_selecting_streams_needs_no_credentials(meltano, tmp_path):
 
 
 def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
-    result = _meltano(
+    result = meltano_command(
         meltano, _plain_env(tmp_path), "invoke", "--dump=config", "tap-twitter-engagement"
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -408,7 +300,7 @@ def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
     assert config["api_url"] == "https://data-api.twitter.com"
     assert config["number_of_tweets"] == 100
     assert config["days_back_to_start_from"] == 28
-    demo = _meltano(
+    demo = meltano_command(
         meltano,
         {**_plain_env(tmp_path), "MELTANO_ENVIRONMENT": "demo"},
         "invoke",
@@ -418,9 +310,9 @@ def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
     assert json.loads(demo.stdout)["number_of_tweets"] == 50
 
 
-def test_the_plan_runs_through_meltano(meltano, sandbox, tmp_path):
+def test_the_plan_runs_throughmeltano_command(meltano, sandbox, tmp_path):
     env = meltano_env(sandbox, tmp_path, number_of_tweets=30, days_back_to_start_from=40)
-    result = _meltano(meltano, env, "invoke", "tap-twitter-engagement:plan")
+    result = meltano_command(meltano, env, "invoke", "tap-twitter-engagement:plan")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "  account @sandbox_brand: 30 tweets (recent mode)" in result.stdout
     assert "    requests: 4: 4 backfill (days never delivered), 0 incremental" in result.stdout
@@ -458,18 +350,18 @@ def test_csv_runs_accumulate_one_file_each(meltano, sandbox, tmp_path):
 
 def test_the_extractor_can_be_added_from_its_hub_definition(meltano, tmp_path):
     env = _plain_env(tmp_path)
-    init = _meltano(meltano, env, "init", "project", "--no-usage-stats", cwd=tmp_path)
+    init = meltano_command(meltano, env, "init", "project", "--no-usage-stats", cwd=tmp_path)
     assert init.returncode == 0, init.stderr[-3000:]
     project = tmp_path / "project"
     ref = ROOT / "plugins" / "extractors" / "tap-twitter-engagement.yml"
-    added = _meltano(
+    added = meltano_command(
         meltano,
         env,
         *["add", "extractor", "tap-twitter-engagement", "--from-ref", str(ref), "--no-install"],
         cwd=project,
     )
     assert added.returncode == 0, added.stderr[-3000:]
-    listed = _meltano(
+    listed = meltano_command(
         meltano, env, "config", "list", "tap-twitter-engagement", "--all", cwd=project
     )
     assert listed.returncode == 0, listed.stderr[-3000:]

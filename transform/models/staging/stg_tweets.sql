@@ -1,0 +1,36 @@
+-- The selected tweets' text, creation time, author and public counts (the `tweets` stream).
+select
+    id as tweet_id,
+    account_id,
+    text,
+    created_at,
+    author_id,
+    conversation_id,
+    lang,
+    retweet_count,
+    reply_count,
+    like_count,
+    quote_count,
+    impression_count,
+    bookmark_count
+from (
+    {{ loaded_stream(
+        "tweets",
+        {
+          "account_id": "varchar",
+          "id": "varchar",
+          "text": "varchar",
+          "created_at": "timestamp",
+          "author_id": "varchar",
+          "conversation_id": "varchar",
+          "lang": "varchar",
+          "retweet_count": "bigint",
+          "reply_count": "bigint",
+          "like_count": "bigint",
+          "quote_count": "bigint",
+          "impression_count": "bigint",
+          "bookmark_count": "bigint",
+        },
+        ["id"],
+    ) }}
+) as tweets
