@@ -13,17 +13,27 @@ from tap_twitter_engagement.sandbox.server import (
     Sandbox,
     running_sandbox,
 )
+from tap_twitter_engagement.sandbox.tamper import (
+    TAMPER_KINDS,
+    Raw,
+    TamperError,
+    TamperRequest,
+)
 
 __all__ = [
     "FAULT_KINDS",
+    "TAMPER_KINDS",
     "ApiError",
     "Behaviour",
     "Credentials",
     "ExpectedRow",
     "Faults",
     "LoggedRequest",
+    "Raw",
     "Sandbox",
     "SandboxModel",
+    "TamperError",
+    "TamperRequest",
     "Tweet",
     "User",
     "running_sandbox",

@@ -14,6 +14,10 @@ from typing import Any
 from tap_twitter_engagement.sandbox.engagement import Behaviour
 from tap_twitter_engagement.sandbox.model import REVISION_HOURS, account_username
 from tap_twitter_engagement.sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
+from tap_twitter_engagement.sandbox.tamper import describe, parse_spec
+
+#: One ``--tamper``: as written, then kind, route (None: every route of the kind) and options.
+TamperSpec = tuple[str, str, str | None, dict[str, Any]]
 
 
 def _non_negative(value: str) -> int:
@@ -37,11 +41,26 @@ def _rate(value: str) -> float:
     return rate
 
 
+def _tamper(value: str) -> TamperSpec:
+    try:
+        return (value, *parse_spec(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tap-twitter-engagement-sandbox",
-        description="A local emulator of the X Enterprise Engagement API (and the v2 endpoints "
+        description="A local emulator of the X Enterprise Engagement API (and the v2 endpoints\n"
         "tap-twitter-engagement needs). Sandbox-only credentials; no real data.",
+        epilog="\n".join(
+            [
+                "tamper kinds (--tamper KIND[@ROUTE][:key=value,...]; options with no value are",
+                "derived from the request; a kind that finds nothing to change answers 500):",
+                *describe(88),
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -151,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("per-minute", "per-second", "retry-after", "rate-limit", "none"),
         help="header a burst's 429 names its reset in",
     )
+    tampering = parser.add_argument_group("hostile 200 answers")
+    tampering.add_argument(
+        "--tamper",
+        action="append",
+        default=[],
+        type=_tamper,
+        metavar="KIND[@ROUTE][:KEY=VALUE,...]",
+        help="change every 200 answer of ROUTE (default: every route the kind applies to) the "
+        "way KIND says (kinds below), e.g. drop-tweet@insights/historical:index=1 or "
+        "'count:value=\"abc\"'; `value` is read as JSON when it parses, else as text; "
+        "repeatable, and each answer gets the first --tamper that applies to its route",
+    )
     behaviour = parser.add_argument_group("behaviour where the sources disagree")
     behaviour.add_argument(
         "--history-floor",
@@ -239,16 +270,8 @@ def _credential_lines(sandbox: Sandbox, config: dict[str, Any]) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handles = {account_username(index): index for index in range(args.accounts)}
-    for handle in args.revoke:
-        if handle.removeprefix("@").lower() not in handles:
-            parser.error(
-                f"--revoke {handle}: no such account; the accounts are "
-                + ", ".join(f"@{h}" for h in handles)
-            )
+def build_sandbox(args: argparse.Namespace) -> Sandbox:
+    """The sandbox the parsed flags describe, not started: revocations and tampers set."""
     sandbox = Sandbox(
         host=args.host,
         port=args.port,
@@ -281,6 +304,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     for handle in args.revoke:
         sandbox.revoke(handle)
+    for _, kind, route, options in args.tamper:
+        sandbox.tamper(kind, route=route, **options)
+    return sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handles = {account_username(index): index for index in range(args.accounts)}
+    for handle in args.revoke:
+        if handle.removeprefix("@").lower() not in handles:
+            parser.error(
+                f"--revoke {handle}: no such account; the accounts are "
+                + ", ".join(f"@{h}" for h in handles)
+            )
+    sandbox = build_sandbox(args)
+    specs: list[TamperSpec] = args.tamper
     sandbox.start()
     config = sandbox.tap_config_accounts() if args.accounts > 1 else sandbox.tap_config()
     if args.config_out:
@@ -304,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"@{h}" for h in sandbox.revoked())
             + " (401 Access token not found)"
         )
+    if specs:
+        lines.append("tampers (every matching 200 answer): " + " ".join(s[0] for s in specs))
     lines += [
         "sandbox-only credentials (they work nowhere else):",
         *_credential_lines(sandbox, config),

@@ -16,11 +16,12 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +29,14 @@ from tap_twitter_engagement.sandbox import engagement, v2
 from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
 from tap_twitter_engagement.sandbox.model import REVISION_HOURS, SandboxModel, User
 from tap_twitter_engagement.sandbox.oauth import Account, AuthError, Credentials, OAuthServer
+from tap_twitter_engagement.sandbox.tamper import (
+    BoundTamper,
+    Raw,
+    TamperError,
+    TamperFunction,
+    TamperRequest,
+    bind,
+)
 
 GZIP_REQUIRED = (
     "This request requires gzip compression. Retry the request after setting "
@@ -86,6 +95,15 @@ class LoggedRequest:
     body: Any
     fault: str | None
     at: float
+    #: The tamper that changed the answer: its kind, or its function's ``__name__``.
+    tamper: str | None = None
+
+
+@dataclass
+class _ActiveTamper:
+    tamper: BoundTamper
+    #: Answers still to tamper (None: every one until ``reset``).
+    left: int | None
 
 
 @dataclass
@@ -168,6 +186,7 @@ class SandboxState:
     rng: random.Random
     log: list[LoggedRequest] = field(default_factory=list)
     queued: deque[tuple[str, str | None]] = field(default_factory=deque)
+    tampers: list[_ActiveTamper] = field(default_factory=list)
     api_requests: int = 0
     burst_left: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -201,9 +220,21 @@ class SandboxState:
                 roll -= rate
             return None
 
+    def next_tamper(self, route: str) -> BoundTamper | None:
+        """The oldest tamper set for this route with answers left, one use spent."""
+        with self.lock:
+            for index, active in enumerate(self.tampers):
+                if route in active.tamper.routes:
+                    if active.left is not None:
+                        active.left -= 1
+                        if not active.left:
+                            del self.tampers[index]
+                    return active.tamper
+            return None
+
 
 class _Reply(Exception):  # noqa: N818 - control flow, not an error
-    """Ends request handling with a status, headers and a JSON body."""
+    """Ends request handling with a status, headers and a JSON body (or a tamper's Raw)."""
 
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
@@ -238,6 +269,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         route = _route(method, url.path)
         self._fault: str | None = None
+        self._tamper: str | None = None
         body: Any = None
 
         def log(status: int) -> None:
@@ -245,7 +277,14 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.log.append(
                     LoggedRequest(
-                        method, url.path, route or "unknown", status, body, self._fault, time.time()
+                        method,
+                        url.path,
+                        route or "unknown",
+                        status,
+                        body,
+                        self._fault,
+                        time.time(),
+                        self._tamper,
                     )
                 )
 
@@ -261,14 +300,14 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(state.faults.latency_ms / 1000)
             if route.startswith("insights/"):
                 body = _json_or_none(raw)
-                self._engagement(route, raw, body)
+                self._engagement(route, raw, body, _params(url.query))
             else:
-                self._v2(route, url.path, url.query)
+                self._v2(route, url.path, _params(url.query))
         except _Reply as reply:
             log(reply.status)
             self._send(reply.status, reply.body, reply.headers, self._fault)
 
-    def _engagement(self, route: str, raw: bytes, body: Any) -> None:
+    def _engagement(self, route: str, raw: bytes, body: Any, params: dict[str, str]) -> None:
         state = self.server.state
         endpoint = route.split("/", 1)[1]
         if "gzip" not in self.headers.get("Accept-Encoding", ""):
@@ -300,11 +339,11 @@ class Handler(BaseHTTPRequestHandler):
             )
         except ApiError as exc:
             raise _Reply(exc.status, exc.body(), limits) from None
-        raise _Reply(200, answer, limits)
+        request = TamperRequest(route, "POST", params, body)
+        raise _Reply(200, self._tampered(answer, request, limits), limits)
 
-    def _v2(self, route: str, path: str, query: str) -> None:
+    def _v2(self, route: str, path: str, params: dict[str, str]) -> None:
         state = self.server.state
-        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
             _, user_id = state.oauth.authenticate(
                 self._uri(),
@@ -346,7 +385,29 @@ class Handler(BaseHTTPRequestHandler):
             answer = v2.answer(route, path, params, state.model, state.clock(), user_id)
         except v2.V2Error as exc:
             raise _Reply(exc.status, exc.body, limits) from None
-        raise _Reply(200, answer, limits)
+        request = TamperRequest(route, "GET", params, None)
+        raise _Reply(200, self._tampered(answer, request, limits), limits)
+
+    def _tampered(self, answer: Any, request: TamperRequest, limits: dict[str, str]) -> Any:
+        """The 200 answer after the route's next tamper, if any. A ``garbage`` fault replaces
+        the body anyway, so it leaves the tamper for the next answer; a tamper that raises (or
+        returns what JSON cannot encode) makes a 500 saying why."""
+        if self._fault == "garbage":
+            return answer
+        tamper = self.server.state.next_tamper(request.route)
+        if tamper is None:
+            return answer
+        self._tamper = tamper.name
+        try:
+            changed = tamper.function(answer, request)
+            if not isinstance(changed, Raw):
+                json.dumps(changed)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, TamperError) else f"{type(exc).__name__}: {exc}"
+            raise _Reply(
+                500, {"errors": [f"sandbox tamper {tamper.name} failed: {reason}"]}, limits
+            ) from None
+        return changed
 
     def _raise_status_fault(self, fault: str | None, limits: dict[str, str], *, v2: bool) -> None:
         """Turn a status-like fault into its reply; body faults happen at send time."""
@@ -427,6 +488,9 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _send(self, status: int, body: Any, headers: dict[str, str], fault: str | None) -> None:
+        if isinstance(body, Raw):
+            self._send_raw(body, headers, fault)
+            return
         data = json.dumps(body, separators=(",", ":")).encode()
         if fault == "truncate" and status == 200:
             data = data[: max(1, len(data) // 2)]
@@ -447,13 +511,54 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if fault == "reset" and status == 200:
             self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            # SO_LINGER with a zero timeout makes close() send RST: a reset mid-body.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
+            self._reset_connection()
             return
         self.wfile.write(data)
+
+    def _send_raw(self, raw: Raw, headers: dict[str, str], fault: str | None) -> None:
+        """A tamper's bytes, as they are. ``truncate`` sends half the bytes, or a stream's first
+        chunk, as a complete answer; ``reset`` sends as much and then resets the connection."""
+        chunks, length = _raw_chunks(raw, fault)
+        self.send_response(200)
+        self.send_header("Content-Type", raw.content_type)
+        if raw.content_encoding:
+            self.send_header("Content-Encoding", raw.content_encoding)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+        sent = 0
+        for chunk in chunks:
+            if chunk:
+                self.wfile.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if length is None else chunk)
+                sent += len(chunk)
+        if fault == "reset":
+            self._reset_connection()
+        elif length is None:
+            self.wfile.write(b"0\r\n\r\n")
+        elif sent != length:
+            self.close_connection = True  # a body short of (or past) its length ends the connection
+
+    def _reset_connection(self) -> None:
+        self.wfile.flush()
+        # SO_LINGER with a zero timeout makes close() send RST: a reset mid-body.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+
+def _raw_chunks(raw: Raw, fault: str | None) -> tuple[Iterable[bytes], int | None]:
+    """What of a :class:`Raw` goes out under ``fault``, and its Content-Length (None: chunked)."""
+    if not isinstance(raw.data, bytes):
+        return (islice(raw.data, 1) if fault in ("truncate", "reset") else raw.data), raw.length
+    data = raw.data
+    if fault == "truncate":
+        data = data[: max(1, len(data) // 2)]
+    length = len(data) if raw.length is None else raw.length
+    return (data[: len(data) // 2] if fault == "reset" else data,), length
 
 
 def _take_engagement_budget(state: SandboxState, route: str) -> tuple[bool, dict[str, str]]:
@@ -512,6 +617,10 @@ def _route(method: str, path: str) -> str | None:
     if method == "POST" and parts == ["oauth2", "token"]:
         return "oauth2/token"
     return None
+
+
+def _params(query: str) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
 
 
 def _json_or_none(raw: bytes) -> Any:
@@ -717,17 +826,40 @@ class Sandbox:
         with self.state.lock:
             self.state.queued.extend([(kind, route)] * count)
 
+    def tamper(
+        self,
+        kind_or_function: str | TamperFunction,
+        *,
+        count: int | None = None,
+        route: str | None = None,
+        **options: Any,
+    ) -> None:
+        """Change the next ``count`` 200 answers (None: every one until :meth:`reset`) of
+        ``route`` (None: every route the kind applies to; a function: every API route).
+
+        A kind is a name in ``TAMPER_KINDS`` with its options; a function is called as
+        ``function(body, request)`` with the JSON body about to be sent and a
+        :class:`TamperRequest`, and returns the body to send, or a :class:`Raw`. Each answer
+        gets at most one tamper: the oldest set for its route with answers left.
+        """
+        if count is not None and count < 1:
+            raise ValueError(f"count {count}: give 1 or more, or None for every answer")
+        bound = bind(kind_or_function, route, options)
+        with self.state.lock:
+            self.state.tampers.append(_ActiveTamper(bound, count))
+
     def requests(self, route: str | None = None) -> list[LoggedRequest]:
         with self.state.lock:
             return [r for r in self.state.log if route is None or r.route == route]
 
     def reset(self) -> None:
-        """Forget the log, queued faults, fault settings and revocations; keep model and
-        credentials."""
+        """Forget the log, queued faults, tampers, fault settings and revocations; keep model
+        and credentials."""
         self.state.oauth.unrevoke_all()
         with self.state.lock:
             self.state.log.clear()
             self.state.queued.clear()
+            self.state.tampers.clear()
             self.state.faults = Faults()
             self.state.behaviour = Behaviour()
             self.state.burst_left = 0

@@ -188,9 +188,9 @@ def _timeline(
     if page:
         meta["newest_id"], meta["oldest_id"] = page[0].id, page[-1].id
     if offset + int(raw_max) < len(tweets):
-        meta["next_token"] = _encode_token(offset + int(raw_max))
+        meta["next_token"] = page_token(offset + int(raw_max))
     if offset:
-        meta["previous_token"] = _encode_token(max(0, offset - int(raw_max)))
+        meta["previous_token"] = page_token(max(0, offset - int(raw_max)))
     body: dict[str, Any] = {"meta": meta}
     if page:
         body["data"] = [_render(t, model, now, fields) for t in page]
@@ -272,7 +272,8 @@ def _render(tweet: Tweet, model: SandboxModel, now: datetime, fields: set[str]) 
     return out
 
 
-def _encode_token(offset: int) -> str:
+def page_token(offset: int) -> str:
+    """The pagination token of the timeline page starting at ``offset``."""
     return base64.b32encode(f"page:{offset}".encode()).decode().rstrip("=").lower()
 
 
