@@ -7,7 +7,10 @@ They are ``click`` exceptions because click's ``main()`` catches those on every 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 from typing import IO, Any
 
 import click
@@ -88,6 +91,36 @@ class AccountsFailed(TapError):  # noqa: N818 - reads as what happened
     def show(self, file: IO[Any] | None = None) -> None:  # noqa: ARG002 - click signature
         for line in self.lines:
             logging.getLogger(LOGGER_NAME).error("%s", line)
+
+
+class OutputClosed(TapError):  # noqa: N818 - reads as what happened
+    """stdout cannot take the output: its reader stopped reading (a broken pipe: the target
+    exited, or ``| head`` had enough), or it was closed (``>&-``) before the start.
+
+    Left alone, click turns a broken pipe into a silent exit 1 and Python adds "Exception
+    ignored ... BrokenPipeError" at exit; this is one line saying what happened and what it
+    means for the data.
+    """
+
+
+#: The line for a stdout closed before the start: Python then sets ``sys.stdout`` to None,
+#: print() drops everything silently and the msgspec writer fails on ``.buffer``.
+STDOUT_CLOSED = (
+    "stdout is closed, so nothing was written; run again with stdout open (piped to a target "
+    "or redirected to a file)."
+)
+
+
+def broken_pipe(meaning: str) -> OutputClosed:
+    """The error for a broken pipe on stdout, after pointing fd 1 at the null device (as Python's
+    docs recommend) so that flushing what is still buffered, at exit, cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no fd 1 to redirect
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    return OutputClosed(meaning)
 
 
 class RefusedTweets(Exception):  # noqa: N818 - a condition the streams handle, not a bug

@@ -488,8 +488,12 @@ def _describe(error: ValidationError) -> str:
     return f"fails the '{keyword}' rule of the settings schema"
 
 
-def _clean(value: str) -> bool:
-    """A credential is one token: no whitespace or control character anywhere in it."""
+def clean_token(value: str) -> bool:
+    """A credential is one token: no whitespace or control character anywhere in it.
+
+    Public because ``tap-twitter-engagement-auth`` refuses, with this same rule, a token it
+    would otherwise write into a file the tap then refuses to run with.
+    """
     return value.isprintable() and not any(c.isspace() for c in value)
 
 
@@ -608,7 +612,7 @@ def check(config: Mapping[str, Any], now: datetime, *, credentials_required: boo
 
 
 def _check_token(name: str, value: Any) -> None:
-    if isinstance(value, str) and value and not _clean(value):
+    if isinstance(value, str) and value and not clean_token(value):
         raise ConfigError(
             name,
             "contains spaces, a line break or another control character (a copy-paste "

@@ -14,7 +14,7 @@ import logging
 import signal
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
@@ -25,11 +25,16 @@ import click
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import MappingError
-from singer_sdk.singerlib import Catalog, MetadataMapping, Schema
+from singer_sdk.singerlib import Catalog, Message, MetadataMapping, Schema
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
 from tap_twitter_engagement import redact
-from tap_twitter_engagement.errors import LOGGER_NAME
+from tap_twitter_engagement.errors import (
+    LOGGER_NAME,
+    STDOUT_CLOSED,
+    OutputClosed,
+    broken_pipe,
+)
 from tap_twitter_engagement.inputs import (
     check_catalog,
     check_state,
@@ -61,6 +66,45 @@ if TYPE_CHECKING:
 
 _VALIDATOR = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)
 
+#: What a broken pipe on stdout means, by what was being written.
+TARGET_STOPPED = (
+    "The target stopped reading (broken pipe on stdout): the last STATE it received covers "
+    "what it has; run again from that state to resume."
+)
+CATALOG_CUT = (
+    "The reader of stdout stopped reading (broken pipe) before the catalog was complete; "
+    "read all of it (e.g. --discover > catalog.json)."
+)
+ABOUT_CUT = (
+    "The reader of stdout stopped reading (broken pipe) before the --about output was "
+    "complete; read all of it."
+)
+
+
+class MessageWriter(MsgSpecWriter):
+    """The msgspec writer, but a target that stops reading ends the run with one line.
+
+    Every Singer message (a sync, ``--test``) goes through here, so this is the one place that
+    knows a broken pipe means the target stopped reading, and not a socket of the client.
+    """
+
+    def write_message(self, message: Message) -> None:
+        try:
+            super().write_message(message)
+        except BrokenPipeError:
+            raise broken_pipe(TARGET_STOPPED) from None
+
+
+@contextlib.contextmanager
+def writing_stdout(meaning: str) -> Iterator[None]:
+    """Print to stdout in the block, flushed at its end: a reader that stops reading is one
+    line saying ``meaning``, not click's silent exit 1 nor an "Exception ignored" at exit."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise broken_pipe(meaning) from None
+
 
 class Stopped(SystemExit):
     """The run was stopped by a signal: exit 128 + the signal's number, after one line."""
@@ -85,7 +129,7 @@ class TapTwitterEngagement(Tap):
     package_name = "tap-twitter-engagement"
     # A copy: the SDK adds its built-in settings (stream maps, ...) to this dict in place.
     config_jsonschema: ClassVar[dict[str, Any]] = copy.deepcopy(CONFIG_SCHEMA)
-    message_writer_class = MsgSpecWriter
+    message_writer_class = MessageWriter
     #: The catalog depends on the settings (group_by, metrics_layout).
     dynamic_catalog = True
 
@@ -172,8 +216,16 @@ class TapTwitterEngagement(Tap):
 
     def sync_and_report(self) -> None:
         """``sync_all`` (final in the SDK), then, if some accounts failed while the others
-        completed with their state, one line each and exit code 1."""
-        self.sync_all()
+        completed with their state, one line each and exit code 1.
+
+        When the target stops reading, the requests in flight are of no use: stopping the run
+        ends their waits at once, so the exit does not wait for them.
+        """
+        try:
+            self.sync_all()
+        except OutputClosed:
+            self.run.stop.set()
+            raise
         self.run.raise_failures()
 
     # Private, but the only hook on SIGTERM/SIGINT: the SDK writes the last STATE and exits 0,
@@ -208,7 +260,8 @@ class TapTwitterEngagement(Tap):
             return
         config = ctx.params.get("config") or ConfigInput()
         tap = cls(config=config.config, credentials_required=False, setup_mapper=False)
-        tap.run_discovery()
+        with writing_stdout(CATALOG_CUT):
+            tap.run_discovery()
         ctx.exit()
 
     @classmethod
@@ -223,7 +276,8 @@ class TapTwitterEngagement(Tap):
     ) -> None:
         """A sync; ``--state`` and ``--catalog`` are read here, with clear errors."""
         if about:
-            cls.print_about(about_format)
+            with writing_stdout(ABOUT_CUT):
+                cls.print_about(about_format)
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
         tap = cls(
@@ -317,6 +371,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     command = TapTwitterEngagement.cli  # sets up the SDK's console logging
     redact.install()
     logger = logging.getLogger(LOGGER_NAME)
+    if sys.stdout is None:  # fd 1 was closed at the start: every path would write nothing
+        OutputClosed(STDOUT_CLOSED).show()
+        sys.exit(1)
     try:
         command.main(args=list(argv) if argv is not None else None, standalone_mode=True)
     except Stopped as stopped:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 
 @contextmanager
@@ -52,3 +54,44 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def oauth_issuing(access_token: str, access_token_secret: str) -> Iterator[str]:
+    """An OAuth 1.0a PIN-flow server that accepts any request and PIN and issues the given
+    access token and secret (form-encoded, as X answers), whatever characters they hold."""
+    answers = {
+        "/oauth/request_token": {
+            "oauth_token": "request-token",
+            "oauth_token_secret": "request-secret",
+            "oauth_callback_confirmed": "true",
+        },
+        "/oauth/access_token": {
+            "oauth_token": access_token,
+            "oauth_token_secret": access_token_secret,
+            "user_id": "1500000000000000099",
+            "screen_name": "hostile_brand",
+        },
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            answer = answers.get(self.path.split("?")[0])
+            body = urlencode(answer).encode() if answer else b"not found"
+            self.send_response(200 if answer else 404)
+            self.send_header("Content-Type", "application/x-www-form-urlencoded")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

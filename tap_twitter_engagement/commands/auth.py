@@ -6,7 +6,9 @@ app once: this command gets a request token, prints the authorize URL, reads the
 sees after approving, exchanges it for the access token and secret, and writes them where you
 choose: into a tap config JSON (--config) or into a Meltano project's .env file (--meltano); with
 --account NAME, as the entry NAME of the ``accounts`` list (the tap's several-accounts form). The
-token values are never printed, and the file is written with mode 0600 from its first byte.
+token values are never printed, and the file is written with mode 0600 from its first byte. A
+consumer key or secret, or an issued token or secret, that the tap would refuse (a space, a line
+break or another control character: the tap's own rule) is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import requests
 from dotenv import dotenv_values
 from requests_oauthlib import OAuth1Session
 from requests_oauthlib.oauth1_session import TokenRequestDenied
+
+from tap_twitter_engagement.settings import clean_token
 
 ENV_PREFIX = "TAP_TWITTER_ENGAGEMENT_"
 #: Seconds to wait for X (connect, and each read) before giving up on an OAuth request.
@@ -75,14 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    # No default here: _run reads the variable, so that a refusal names where the value came from.
     parser.add_argument(
         "--consumer-key",
-        default=os.environ.get(f"{ENV_PREFIX}CONSUMER_KEY"),
         help=f"the app's API key (default: ${ENV_PREFIX}CONSUMER_KEY)",
     )
     parser.add_argument(
         "--consumer-secret",
-        default=os.environ.get(f"{ENV_PREFIX}CONSUMER_SECRET"),
         help=f"the app's API key secret (default: ${ENV_PREFIX}CONSUMER_SECRET)",
     )
     parser.add_argument(
@@ -138,12 +141,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None, hidden: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    hidden += [args.consumer_key or "", args.consumer_secret or ""]
-    if not args.consumer_key or not args.consumer_secret:
+    key, key_source = _option_or_env(args.consumer_key, "--consumer-key", "CONSUMER_KEY")
+    secret, secret_source = _option_or_env(
+        args.consumer_secret, "--consumer-secret", "CONSUMER_SECRET"
+    )
+    hidden += [key, secret]
+    if not key or not secret:
         raise UsageError(
             "set --consumer-key and --consumer-secret (or the "
             f"{ENV_PREFIX}CONSUMER_KEY/_SECRET variables)"
         )
+    for source, value in ((key_source, key), (secret_source, secret)):
+        if not clean_token(value):
+            raise UsageError(
+                f"{source} holds {_flaw(value)}, which the tap refuses (a copy-paste slip?); "
+                "set it to the value alone"
+            )
     if args.env_file is not None and not args.meltano:
         raise UsageError(
             "--env-file goes with --meltano; with --config the tokens go into the JSON"
@@ -160,7 +173,7 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
         destination = _Destination("--env-file", env_file, json_object=False)
     destination.accounts(destination.read(), name)
 
-    token = _pin_flow(args.consumer_key, args.consumer_secret, args.oauth_url, base)
+    token = _pin_flow(key, secret, args.oauth_url, base)
     values = {
         "access_token": token.get("oauth_token", ""),
         "access_token_secret": token.get("oauth_token_secret", ""),
@@ -170,10 +183,34 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
         raise UsageError(
             f"{base}/oauth/access_token answered without a token and secret; check --oauth-url"
         )
+    for setting, value in values.items():
+        if not clean_token(value):  # the tap would refuse the file this command writes
+            raise UsageError(
+                f"{base}/oauth/access_token answered with an {setting.replace('_', ' ')} that "
+                f"holds {_flaw(value)}, which the tap refuses; nothing was written; check "
+                "--oauth-url"
+            )
     handle = f"@{token.get('screen_name', '?')}"
     added, converted = destination.write(values, name, handle)
     _report(destination, name, f"{handle} (user id {token.get('user_id', '?')})", added, converted)
     return 0
+
+
+def _option_or_env(value: str | None, option: str, name: str) -> tuple[str, str]:
+    """The value given with ``option``, else the variable ``ENV_PREFIX + name``; and which of
+    the two it came from, for a refusal to name."""
+    if value is not None:
+        return value, option
+    return os.environ.get(f"{ENV_PREFIX}{name}", ""), f"{ENV_PREFIX}{name}"
+
+
+def _flaw(value: str) -> str:
+    """Why :func:`clean_token` refuses ``value``, without showing any of it."""
+    if value.splitlines() != [value]:
+        return "a line break"
+    if any(ch.isspace() for ch in value):
+        return "whitespace"
+    return "a control or invisible character"
 
 
 def _report(

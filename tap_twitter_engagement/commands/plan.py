@@ -26,12 +26,22 @@ from tap_twitter_engagement.api import (
     MAX_WINDOW_DAYS,
     TOTALS_RECENT_DAYS,
 )
-from tap_twitter_engagement.errors import LOGGER_NAME, AccessRefused
+from tap_twitter_engagement.errors import (
+    LOGGER_NAME,
+    STDOUT_CLOSED,
+    AccessRefused,
+    OutputClosed,
+)
 from tap_twitter_engagement.inputs import read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.plan import format_api_time
 from tap_twitter_engagement.streams import HistoricalEngagementStream
-from tap_twitter_engagement.tap import TapTwitterEngagement, one_line
+from tap_twitter_engagement.tap import TapTwitterEngagement, one_line, writing_stdout
+
+PLAN_CUT = (
+    "The reader of stdout stopped reading (broken pipe) before the plan was complete; read "
+    "all of it."
+)
 
 
 def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
@@ -147,12 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     redact.install()
     try:
+        if sys.stdout is None:  # closed at the start (>&-): print() would drop the plan
+            raise OutputClosed(STDOUT_CLOSED)
         config = read_config(args.config, TapTwitterEngagement.full_config_schema())
         state = read_state(args.state) if args.state else None
         tap = TapTwitterEngagement(config=config, state=state)
-        print("\n".join(describe(tap, datetime.now(UTC))))
+        with writing_stdout(PLAN_CUT):  # one write: `| head -1` reads it all, no broken pipe
+            sys.stdout.write("".join(f"{line}\n" for line in describe(tap, datetime.now(UTC))))
         tap.run.raise_failures()
-    except click.ClickException as exc:  # config errors and API refusals: one line
+    except click.ClickException as exc:  # config errors, API refusals, stdout closed: one line
         exc.show()
         return 1
     except Exception as exc:  # one masked line, never a traceback

@@ -28,6 +28,7 @@ import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
 from tap_twitter_engagement.commands import auth
+from tests.hostile import oauth_issuing
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = auth.ENV_NAMES["access_token"]
@@ -807,6 +808,25 @@ REFUSALS = [
         "TAP_TWITTER_ENGAGEMENT_CONSUMER_KEY/_SECRET variables)",
         id="consumer key missing",
     ),
+    *[
+        pytest.param(
+            lambda tmp, option=option, value=value: [
+                option,
+                value,
+                "--config",
+                str(tmp / "c.json"),
+            ],
+            f"{option} holds {flaw}, which the tap refuses (a copy-paste slip?); set it to the "
+            "value alone",
+            id=f"{option} with {flaw}",
+        )
+        for option, value, flaw in [
+            ("--consumer-key", "key-and-a-newline\n", "a line break"),
+            ("--consumer-secret", "secret\rwith-a-CR", "a line break"),
+            ("--consumer-secret", "two words", "whitespace"),
+            ("--consumer-key", "key\x1b[0m", "a control or invisible character"),
+        ]
+    ],
     pytest.param(
         lambda _tmp: [],
         "one of the arguments --config --meltano is required; "
@@ -924,6 +944,96 @@ def test_unusable_arguments_are_refused_before_the_pin_flow(
     assert sandbox.requests() == []
     assert {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
     _assert_nothing_leaked(sandbox, out, err)
+
+
+def test_a_consumer_secret_from_the_environment_the_tap_refuses_is_named_by_its_variable(
+    sandbox, tmp_path, monkeypatch, capsys
+):
+    """The same rule for a value read from the environment; the refusal names the variable."""
+    c = sandbox.credentials
+    monkeypatch.setenv(f"{auth.ENV_PREFIX}CONSUMER_KEY", c.consumer_key)
+    monkeypatch.setenv(f"{auth.ENV_PREFIX}CONSUMER_SECRET", c.consumer_secret + "\r")
+    monkeypatch.chdir(tmp_path)
+
+    code = auth.main(["--oauth-url", sandbox.base_url, "--meltano"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err == (
+        f"error: {auth.ENV_PREFIX}CONSUMER_SECRET holds a line break, which the tap refuses "
+        "(a copy-paste slip?); set it to the value alone\n"
+    )
+    assert sandbox.requests() == []
+    assert list(tmp_path.iterdir()) == []
+    _assert_nothing_leaked(sandbox, out, err)
+
+
+ISSUED_CONFIG = {"number_of_tweets": 5, **OLD}
+
+
+@pytest.mark.parametrize(
+    ("target", "token", "secret", "problem"),
+    [
+        pytest.param(
+            "--config",
+            "tok\nen-1",
+            "secret-1",
+            "an access token that holds a line break",
+            id="line break in the token, into --config",
+        ),
+        pytest.param(
+            "--meltano",
+            "token-2",
+            "secret-2\r",
+            "an access token secret that holds a line break",
+            id="CR ending the secret, into .env",
+        ),
+        pytest.param(
+            "--meltano",
+            "tok\x00en-3",
+            "secret-3",
+            "an access token that holds a control or invisible character",
+            id="NUL in the token, into .env",
+        ),
+        pytest.param(
+            "--config",
+            "token-4",
+            "sec ret-4",
+            "an access token secret that holds whitespace",
+            id="space in the secret, into --config",
+        ),
+    ],
+)
+def test_an_issued_token_the_tap_would_refuse_is_not_written(
+    sandbox, tmp_path, target, token, secret, problem
+):
+    """X's answer is checked with the tap's own rule before anything is written: an existing
+    config stays as it was, and no .env is created."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(ISSUED_CONFIG))
+    before = config_path.read_bytes()
+    args = ["--config", str(config_path)] if target == "--config" else ["--meltano"]
+    with oauth_issuing(token, secret) as url:
+        result = subprocess.run(
+            _command(sandbox, *args, oauth_url=url),
+            input="1234567\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=_env(),
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout.endswith(PROMPT)  # the PIN was taken, and nothing reported as written
+    assert result.stderr == (
+        f"error: {url}/oauth/access_token answered with {problem}, which the tap refuses; "
+        "nothing was written; check --oauth-url\n"
+    )
+    assert config_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]  # no .env, no temp
+    _assert_nothing_leaked(sandbox, result.stdout, result.stderr, tokens=(token, secret))
 
 
 def _closed_port() -> int:
