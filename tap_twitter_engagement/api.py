@@ -23,6 +23,10 @@ MAX_WINDOW_DAYS = 28
 #: ``GET /2/tweets?ids=`` takes at most this many ids; ``/2/users/:id/tweets`` pages this many.
 LOOKUP_MAX_IDS = 100
 TIMELINE_PAGE_SIZE = 100
+#: X lists at most the 3,200 most recent tweets of a timeline (800 without replies), 32 full
+#: pages; twice that allows for pages shortened by filtering, and still ends a timeline that
+#: would page forever.
+TIMELINE_MAX_PAGES = 2 * 3200 // TIMELINE_PAGE_SIZE
 #: ``/totals`` serves impressions and engagements only for tweets younger than this.
 TOTALS_RECENT_DAYS = 90
 #: The name the tap gives its one grouping; the response nests the data under it.

@@ -18,15 +18,18 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 
 from tap_twitter_engagement import __version__
+from tap_twitter_engagement.checks import BadBody
 from tap_twitter_engagement.errors import (
     AccessRefused,
     Interrupted,
@@ -51,15 +54,31 @@ for _name in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_name).setLevel(logging.INFO)
 _IDS_AFTER_COLON = re.compile(r":\s*([0-9][0-9,\s]*)$")
 _EXCHANGE_THREAD = "engagement-exchange"
+#: The most a response body may hold, on the wire and once inflated. The largest legitimate
+#: answer the tap asks for is an hourly /historical response: 25 tweets x 17 metrics x 28 days
+#: x 24 hours = 285,600 counts, about 9 MB of JSON even with 19-digit counts; 64 MiB leaves
+#: seven times that, and stops a hostile or broken server (a gzip bomb, an endless body) from
+#: holding more than that per request in flight.
+MAX_BODY_BYTES = 64 * 2**20
+_READ_CHUNK = 2**16
+_T = TypeVar("_T")
 
 
 class _Retry(Exception):  # noqa: N818 - control flow inside the client
-    """An attempt failed in a way a later attempt may not: ``cause`` is the log text."""
+    """An attempt failed in a way a later attempt may not: ``cause`` is the log text;
+    ``unusable``: the API answered, but with a body the tap cannot use."""
 
-    def __init__(self, cause: str, response: requests.Response | None = None) -> None:
+    def __init__(
+        self, cause: str, response: requests.Response | None = None, *, unusable: bool = False
+    ) -> None:
         super().__init__(cause)
         self.cause = cause
         self.response = response
+        self.unusable = unusable
+
+
+class _TooLarge(Exception):  # noqa: N818 - turned into a retry by the attempt loop
+    """A response body over :data:`MAX_BODY_BYTES`."""
 
 
 def refused_ids(messages: list[str]) -> list[str]:
@@ -114,18 +133,43 @@ class Client:
     def attempts(self) -> int:
         return self.settings.max_retries + 1
 
-    def get(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        """A signed GET (X API v2), parsed."""
-        request = requests.Request("GET", url, params=dict(params or {}), headers=HEADERS)
-        return self._call(request.prepare(), bearer=False)
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str],
+        *,
+        check: Callable[[dict[str, Any]], _T],
+    ) -> _T:
+        """A signed GET (X API v2): its body, as ``check`` reads it.
 
-    def post(self, url: str, body: Mapping[str, Any], *, bearer: bool = False) -> dict[str, Any]:
-        """A POST of a JSON body, signed for the token's user, or app-only with ``bearer``."""
+        ``check`` reads the parsed JSON object against what was asked and raises
+        :class:`~tap_twitter_engagement.checks.BadBody` for a body the tap cannot use, which is
+        retried like an unreadable one: nothing of a response is used before it is checked.
+        """
+        request = requests.Request("GET", url, params=dict(params), headers=HEADERS)
+        return self._call(request.prepare(), bearer=False, check=check)
+
+    def post(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        *,
+        check: Callable[[dict[str, Any]], _T],
+        bearer: bool = False,
+    ) -> _T:
+        """A POST of a JSON body, signed for the token's user, or app-only with ``bearer``;
+        its answer as ``check`` reads it (see :meth:`get`)."""
         request = requests.Request("POST", url, json=dict(body), headers=HEADERS)
-        return self._call(request.prepare(), bearer=bearer)
+        return self._call(request.prepare(), bearer=bearer, check=check)
 
     # ------------------------------------------------------------------ the attempt loop
-    def _call(self, prepared: requests.PreparedRequest, *, bearer: bool) -> dict[str, Any]:
+    def _call(
+        self,
+        prepared: requests.PreparedRequest,
+        *,
+        bearer: bool,
+        check: Callable[[dict[str, Any]], _T],
+    ) -> _T:
         where = f"{prepared.method} {prepared.path_url.split('?')[0]}"
         rate_bucket = bucket(prepared.path_url)
         for attempt in range(1, self.attempts + 1):
@@ -134,26 +178,37 @@ class Client:
             except WaitTooLong as exc:
                 raise self._too_long(where, exc) from None
             self._sign(prepared, bearer)
+            unusable = False
             try:
                 response = self._exchange(prepared)
             except Interrupted:
                 raise
+            except _TooLarge as exc:
+                self.pacer.release(rate_bucket)
+                cause, unusable = f"unusable body from {where}: {exc}", True
             except (requests.exceptions.RequestException, OSError) as exc:
                 self.pacer.release(rate_bucket)
                 cause = self._connection_cause(exc, prepared)
             else:
                 self.pacer.observe(rate_bucket, response.headers, response.status_code)
                 try:
-                    return self._check(response, where, bearer=bearer)
+                    return self._check(response, where, bearer=bearer, check=check)
                 except _Retry as retry:
-                    cause = retry.cause
+                    cause, unusable = retry.cause, retry.unusable
                     if response.status_code == 429:
                         self._hold_after_429(rate_bucket, response)
             if attempt == self.attempts:
+                tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+                if unusable:
+                    raise TapHTTPError(
+                        f"Gave up on {where} after {tries}: {cause}. The API answers with a body "
+                        "the tap cannot use; nothing of it was written, and the state holds what "
+                        "was delivered: run again later, and report it if it persists."
+                    )
                 raise TapHTTPError(
-                    f"Gave up on {where} after {attempt} attempt{'s' if attempt > 1 else ''}: "
-                    f"{cause}. The API or the network is failing; run again later (the state "
-                    "holds what was delivered), or raise max_retries / request_timeout."
+                    f"Gave up on {where} after {tries}: {cause}. The API or the network is "
+                    "failing; run again later (the state holds what was delivered), or raise "
+                    "max_retries / request_timeout."
                 )
             self._back_off(where, attempt, cause, rate_bucket)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -180,7 +235,14 @@ class Client:
 
         def exchange() -> None:
             try:
-                box["response"] = self.session.send(prepared, timeout=timeout)
+                response = self.session.send(prepared, timeout=timeout, stream=True)
+                try:
+                    # requests' own cache of the body: set here, read whole but bounded.
+                    response._content = _read_body(response)
+                    response._content_consumed = True  # type: ignore[attr-defined] # reusable connection
+                finally:
+                    response.close()
+                box["response"] = response
             except BaseException as exc:  # handed to the waiting thread, which re-raises it
                 box["error"] = exc
             finally:
@@ -257,12 +319,37 @@ class Client:
             )
         return f"connection failed ({type(exc).__name__})"
 
-    def _check(self, response: requests.Response, where: str, *, bearer: bool) -> dict[str, Any]:
-        """The parsed body of a good response; a refusal becomes one clear line."""
+    def _check(
+        self,
+        response: requests.Response,
+        where: str,
+        *,
+        bearer: bool,
+        check: Callable[[dict[str, Any]], _T],
+    ) -> _T:
+        """The checked body of a good response; a refusal becomes one clear line."""
         status = response.status_code
         if status == 429 or status >= 500:
             raise _Retry(f"HTTP {status} from {where}", response)
-        messages = _error_messages(response) if status >= 400 else []
+        if status >= 400:
+            self._refused(response, where, bearer=bearer)
+        try:
+            data = response.json()
+        except (ValueError, RecursionError, requests.exceptions.RequestException):
+            raise _Retry(f"unreadable body from {where}") from None
+        if not isinstance(data, dict):
+            raise _Retry(f"unusable body from {where}: not a JSON object", unusable=True)
+        try:
+            return check(data)
+        except BadBody as exc:
+            raise _Retry(f"unusable body from {where}: {exc}", unusable=True) from None
+        except RecursionError:
+            raise _Retry(f"unusable body from {where}: nested too deep", unusable=True) from None
+
+    def _refused(self, response: requests.Response, where: str, *, bearer: bool) -> None:
+        """Raise what a 4xx means: a refusal of the account, of some tweets, or of the request."""
+        status = response.status_code
+        messages = _error_messages(response)
         text = "; ".join(messages) or response.reason or ""
         if bearer and status in (401, 403) and not _forbidden_tweets(messages):
             raise TapHTTPError(
@@ -292,15 +379,50 @@ class Client:
             )
         if status == 404:
             raise TapHTTPError(f"{where} does not exist (404). Check api_url and timeline_api_url.")
-        if status >= 400:
-            raise TapHTTPError(f"The API refused the request ({status} from {where}: {text}).")
+        raise TapHTTPError(f"The API refused the request ({status} from {where}: {text}).")
+
+
+def _read_body(response: requests.Response) -> bytes:
+    """The whole body, inflated, but never more than :data:`MAX_BODY_BYTES` on the wire or
+    inflated: read in chunks and inflated here with a cap on each step, so a gzip bomb costs
+    at most the cap in memory, not what it would inflate to."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip"):
+        raise _TooLarge(f"the body is encoded as {encoding[:40]!r}, which the tap never asks for")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if "gzip" in encoding else None
+    chunks: list[bytes] = []
+    wire = size = 0
+    too_large = _TooLarge(
+        f"the response body is larger than {MAX_BODY_BYTES // 2**20} MiB, far more than any "
+        "answer the tap asks for"
+    )
+    while True:
         try:
-            data = response.json()
-        except (ValueError, requests.exceptions.RequestException):
-            raise _Retry(f"unreadable body from {where}") from None
-        if not isinstance(data, dict):
-            raise _Retry(f"unexpected body from {where}")
-        return data
+            data = response.raw.read(_READ_CHUNK, decode_content=False)
+        except urllib3.exceptions.HTTPError as exc:  # what requests would have raised
+            raise requests.exceptions.ConnectionError(exc) from exc
+        if not data:
+            break
+        wire += len(data)
+        if wire > MAX_BODY_BYTES:
+            raise too_large
+        if inflater is None:
+            chunks.append(data)
+            size += len(data)
+            continue
+        while data:
+            try:
+                out = inflater.decompress(data, MAX_BODY_BYTES + 1 - size)
+            except zlib.error:
+                return b""  # not gzip after all: an unreadable body, retried as such
+            size += len(out)
+            if size > MAX_BODY_BYTES:
+                raise too_large
+            chunks.append(out)
+            data = inflater.unconsumed_tail
+    if inflater is not None:
+        chunks.append(inflater.flush())
+    return b"".join(chunks)
 
 
 def _forbidden_tweets(messages: list[str]) -> bool:

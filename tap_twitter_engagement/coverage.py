@@ -180,6 +180,16 @@ class Coverage:
     def copy(self) -> Coverage:
         return Coverage(self.shape, dict(self.spans))
 
+    def record_window(
+        self, window: Days, needs: Mapping[Pair, Days], arrived: Mapping[Pair, Days]
+    ) -> None:
+        """Add what a completed window delivered: for each (tweet, metric), the days of
+        ``window`` it needed that arrived whole. Coverage records what arrived, never what was
+        asked: a tweet refused or a bucket left out gets none, so the next run reads it."""
+        for (tweet_id, metric), got in arrived.items():
+            need = intersect(needs.get((tweet_id, metric), NOTHING), window)
+            self.add(tweet_id, metric, intersect(need, got))
+
     def restricted(self, tweet_ids: Iterable[str], first_day: date) -> Coverage:
         """Only the given tweets, and no day before ``first_day`` (keeps STATE the size of the
         selection and the configured range, whatever ran before)."""

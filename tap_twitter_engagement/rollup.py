@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from tap_twitter_engagement import checks
 from tap_twitter_engagement.errors import ConfigError
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
 
@@ -30,6 +31,8 @@ CANONICAL_DAILY: tuple[str, ...] = ("tweet.id", "engagement.type", "engagement.d
 CANONICAL_HOURLY: tuple[str, ...] = (*CANONICAL_DAILY, "engagement.hour")
 
 COUNT_COLUMN = "engagement_count"
+#: The parts of a canonical bucket, in the order ``checks`` lists missing ones.
+_UNIT_PARTS = ("tweet.id", "engagement.type", "engagement.day", "engagement.hour")
 
 _DIGITS = re.compile(r"[0-9]+")
 _DAY_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -54,22 +57,14 @@ class CanonicalRow:
 
 
 def _count(value: Any, *where: object) -> int:
-    """Parse a leaf count: the API sends strings, but one documented example is a bare int.
+    """A leaf count, by the one rule of ``checks.count``; checked responses already hold ints.
 
     ``where`` locates the leaf for the error message; it is joined only on error, because this
     runs once per record.
     """
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
-    if isinstance(value, bool):
-        pass  # JSON true/false is never a count, even though bool is an int in Python.
-    elif isinstance(value, int):
-        if value >= 0:
-            return value
-    elif isinstance(value, str) and _DIGITS.fullmatch(value):
-        return int(value)
-    place = " ".join(map(str, where))
-    raise ValueError(f"{place}: count {value!r} is not a non-negative whole number")
+    if type(value) is int and 0 <= value <= checks.MAX_COUNT:
+        return value
+    return checks.count(value, " ".join(map(str, where)))
 
 
 def _mapping(value: Any, where: str, expected: str) -> Mapping[str, Any]:
@@ -358,20 +353,28 @@ class Aggregator:
         self._sums = Rollup(self.group_by)
         #: Canonical rows read so far (after filtering), for progress lines.
         self.rows = 0
+        #: What identifies an output row (the grouping, less the metric in the wide layout),
+        #: and the rows withheld because a bucket they sum did not arrive.
+        self._row_parts = tuple(
+            g for g in self.group_by if not (self.wide_metrics and g == "engagement.type")
+        )
+        self._withheld: set[tuple[Any, ...]] = set()
 
     def response(
         self,
         grouping: Mapping[str, Any],
         *,
-        skip_video: frozenset[str] = frozenset(),
         keep: DayFilter = None,
+        missing: Sequence[tuple[str, str, str, int | None]] = (),
     ) -> list[Record]:
-        """Records complete after this response. ``skip_video``: ids whose video views the API
-        did not deliver (dropped whether it omitted them or sent 0); ``keep``: days to emit."""
+        """Records complete after this response (a checked grouping: only what was asked).
+        ``keep``: days to emit; ``missing``: buckets that were asked and did not arrive, whose
+        output rows are withheld, now and when sums are emitted later (a row missing part of
+        what it sums would be wrong; the next run reads it whole again)."""
+        for unit in missing:
+            self._withheld.add(self._unit_key(unit))
         if self.canonical:
-            records: Iterable[Record] = canonical_records(
-                grouping, self.hourly, skip_video=skip_video
-            )
+            records: Iterable[Record] = canonical_records(grouping, self.hourly)
             if keep is not None:
                 records = (
                     r
@@ -385,8 +388,7 @@ class Aggregator:
         rows = [
             r
             for r in flatten(grouping, self.hourly)
-            if not (r.engagement_type == "video_views" and r.tweet_id in skip_video)
-            and (keep is None or r.day.isoformat() in keep.get((r.tweet_id, r.engagement_type), ()))
+            if keep is None or r.day.isoformat() in keep.get((r.tweet_id, r.engagement_type), ())
         ]
         self.rows += len(rows)
         if self.direct:
@@ -408,7 +410,14 @@ class Aggregator:
             return []
         return self._shape({**record, **bounds} for record in self._sums.records())
 
+    def _unit_key(self, unit: tuple[str, str, str, int | None]) -> tuple[Any, ...]:
+        """The output row a canonical bucket ``(tweet, metric, day, hour)`` belongs to."""
+        parts = dict(zip(_UNIT_PARTS, unit, strict=True))
+        return tuple(parts[g] for g in self._row_parts)
+
     def _shape(self, records: Iterable[Record]) -> list[Record]:
-        if self.wide_metrics is None:
-            return list(records)
-        return widen(records, self.wide_metrics)
+        shaped = list(records) if self.wide_metrics is None else widen(records, self.wide_metrics)
+        if not self._withheld:
+            return shaped
+        columns = [COLUMNS[g] for g in self._row_parts]
+        return [r for r in shaped if tuple(r[c] for c in columns) not in self._withheld]

@@ -134,6 +134,7 @@ class AccountRun:
 
     @property
     def user_id(self) -> str:
+        """The account's user id: digits, checked when ``GET /2/users/me`` was read."""
         return str(self.user["id"])
 
     @property
@@ -158,6 +159,7 @@ class AccountRun:
                         account.number_of_tweets,
                         exclude_retweets=account.exclude_retweets,
                         exclude_replies=account.exclude_replies,
+                        logger=self.logger,
                     )
                 self.logger.info(
                     "Selected %d tweets of %s (%s mode)",
@@ -176,18 +178,19 @@ class AccountRun:
                 if chosen.tweets is not None:
                     self._metadata = dict(chosen.tweets)
                 else:
-                    found, errors = lookup(
+                    found = lookup(
                         self.client.get, self.client.settings.timeline_api_url, chosen.tweet_ids
                     )
-                    for error in errors:
+                    for error in found.errors:
                         reason = (
                             SkipReason.PROTECTED
-                            if "Authorization" in str(error.get("title"))
+                            if "Authorization" in error["title"]
                             else SkipReason.UNAVAILABLE
                         )
-                        tweet_id = str(error.get("resource_id") or error.get("value"))
-                        self.skips.add([tweet_id], "tweets", reason)
-                    self._metadata = {str(t["id"]): t for t in found}
+                        self.skips.add([error["id"]], "tweets", reason)
+                    for line in found.tally.lines(f"GET /2/tweets for {self.label}"):
+                        self.logger.warning("%s", line)
+                    self._metadata = {t["id"]: t for t in found.tweets}
             return self._metadata
 
 

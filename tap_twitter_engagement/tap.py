@@ -218,12 +218,13 @@ class TapTwitterEngagement(Tap):
         """``sync_all`` (final in the SDK), then, if some accounts failed while the others
         completed with their state, one line each and exit code 1.
 
-        When the target stops reading, the requests in flight are of no use: stopping the run
-        ends their waits at once, so the exit does not wait for them.
+        When the sync fails (the target stops reading, the API gives up, anything), the
+        requests still in flight are of no use: stopping the run ends their waits and retries at
+        once, so nothing more is asked and the exit does not wait for them.
         """
         try:
             self.sync_all()
-        except OutputClosed:
+        except BaseException:
             self.run.stop.set()
             raise
         self.run.raise_failures()

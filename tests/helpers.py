@@ -51,6 +51,22 @@ class SyncResult:
         return partition_state(self.final_state, stream, account_id)
 
 
+class Target:
+    """An upserting target in memory: one table per (key properties, columns) shape."""
+
+    def __init__(self) -> None:
+        self.tables: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[tuple, dict]] = {}
+
+    def load(self, result: SyncResult, stream: str = "historical_engagement") -> None:
+        schema = next(s for s in result.schemas if s["stream"] == stream)
+        keys = tuple(schema["key_properties"])
+        columns = tuple(sorted(schema["schema"]["properties"]))
+        table = self.tables.setdefault((keys, columns), {})
+        for record in result.by_stream.get(stream, []):
+            assert set(record) <= set(columns)
+            table[tuple(record[k] for k in keys)] = record
+
+
 def pin_flow(sandbox: Sandbox, handle: str) -> dict[str, str]:
     """The sandbox's PIN flow, approved as ``handle``: the access token answer (its values are
     added to the secrets no test output may show)."""

@@ -304,7 +304,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._v2(route, url.path, _params(url.query))
         except _Reply as reply:
-            log(reply.status)
+            log(reply.body.status if isinstance(reply.body, Raw) else reply.status)
             self._send(reply.status, reply.body, reply.headers, self._fault)
 
     def _engagement(self, route: str, raw: bytes, body: Any, params: dict[str, str]) -> None:
@@ -519,7 +519,7 @@ class Handler(BaseHTTPRequestHandler):
         """A tamper's bytes, as they are. ``truncate`` sends half the bytes, or a stream's first
         chunk, as a complete answer; ``reset`` sends as much and then resets the connection."""
         chunks, length = _raw_chunks(raw, fault)
-        self.send_response(200)
+        self.send_response(raw.status)
         self.send_header("Content-Type", raw.content_type)
         if raw.content_encoding:
             self.send_header("Content-Encoding", raw.content_encoding)

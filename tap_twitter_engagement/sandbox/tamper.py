@@ -54,7 +54,8 @@ class TamperRequest:
 
 @dataclass(frozen=True)
 class Raw:
-    """Bytes sent as they are, with status 200 and the route's rate-limit headers.
+    """Bytes sent as they are, with ``status`` (200 by default) and the route's rate-limit
+    headers.
 
     ``bytes`` go out with a Content-Length. An iterable of ``bytes`` is streamed chunk by chunk,
     with ``Transfer-Encoding: chunked``, or with ``Content-Length: length`` when ``length`` is
@@ -66,6 +67,8 @@ class Raw:
     content_encoding: str | None = None
     content_type: str = "application/json"
     length: int | None = None
+    #: The answer's status: a tamper may turn a 200 into a refusal.
+    status: int = 200
 
 
 class TamperError(Exception):
@@ -564,6 +567,8 @@ def unavailable(body: Any, request: TamperRequest, *, tweet_id: str | None = Non
     """A tweet (default the first requested) refused for now: listed in unavailable_tweet_ids,
     its data removed, with the errors line N Tweet ID(s) are unavailable."""
     answer = _Answer(body, request)
+    if tweet_id is not None and tweet_id not in answer.ids:
+        return answer.body  # a request without that tweet is answered as it is
     tweet_id = tweet_id or answer.ids[0]
     answer.drop({TWEET: tweet_id}, required=False)
     body = answer.body
@@ -575,6 +580,26 @@ def unavailable(body: Any, request: TamperRequest, *, tweet_id: str | None = Non
     errors = [e for e in body.pop("errors", []) if not _UNAVAILABLE_LINE.match(str(e))]
     body["errors"] = [line, *errors]
     return body
+
+
+@_kind("refuse", ENGAGEMENT_ROUTES)
+def refuse(
+    body: Any, request: TamperRequest, *, tweet_id: str | None = None, status: int = 403
+) -> Any:
+    """A request holding the tweet (default the first requested) refused whole, as the API
+    refuses other authors' tweets (status 403, Forbidden to access tweets: ID) or protected
+    ones (400, Tweet ID(s) are unavailable); requests without it are answered as they are."""
+    answer = _Answer(body, request)
+    tweet_id = tweet_id or answer.ids[0]
+    if tweet_id not in answer.ids:
+        return answer.body
+    messages = {
+        403: f"Forbidden to access tweets: {tweet_id}",
+        400: "Tweet ID(s) are unavailable",
+    }
+    if status not in messages:
+        raise TamperError(f"status {status} is not a refusal of tweets (400 or 403)")
+    return Raw(json.dumps({"errors": [messages[status]]}).encode(), status=status)
 
 
 # ---------------------------------------------------------------------------- v2

@@ -3,13 +3,14 @@ may refuse in part."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import PATHS
+from tap_twitter_engagement.checks import Served, Tally
 from tap_twitter_engagement.errors import AccessRefused, RefusedTweets
 from tap_twitter_engagement.run import SkipReason
 
@@ -64,7 +65,12 @@ class TapStream(Stream):
 
 
 class EngagementStream(TapStream):
-    """A stream of one Engagement API endpoint (``endpoint`` names it in logs and reports)."""
+    """A stream of one Engagement API endpoint (``endpoint`` names it in logs and reports).
+
+    Every response is checked against the batch it answers before anything in it is used
+    (``checks``); what the responses held beyond their requests, or left out, is one WARNING
+    per account at the end (:meth:`report`).
+    """
 
     endpoint = ""
 
@@ -72,19 +78,26 @@ class EngagementStream(TapStream):
     def url(self) -> str:
         return self.run.settings.api_url + PATHS[self.endpoint]
 
+    @property
+    def where(self) -> str:
+        return f"POST {PATHS[self.endpoint]}"
+
     def post_refusing(
         self,
         account: AccountRun,
         tweet_ids: Sequence[str],
         make_body: Callable[[list[str]], dict[str, Any]],
+        check: Callable[[dict[str, Any], list[str]], Served],
         *,
         bearer: bool = False,
-    ) -> Iterator[dict[str, Any]]:
-        """POST one batch; yield each successful response's body.
+    ) -> Iterator[Served]:
+        """POST one batch; yield each successful response, checked against the ids it was
+        asked for, after recording the ids it named unavailable or unsupported.
 
         Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
         refusal names no ids, the batch is bisected until the refused ids are isolated. Every
-        id's data comes from exactly one successful response, so nothing is counted twice.
+        id's data comes from exactly one successful response, so nothing is counted twice, and
+        a refused id is in no response, so it is never recorded as delivered.
         """
         skips = account.skips
         pending = [list(tweet_ids)]
@@ -93,8 +106,14 @@ class EngagementStream(TapStream):
             batch = [i for i in pending.pop(0) if i not in refused]
             if not batch:
                 continue
+
+            def checked(body: dict[str, Any], batch: list[str] = batch) -> Served:
+                return check(body, batch)
+
             try:
-                data = account.client.post(self.url, make_body(batch), bearer=bearer)
+                served = account.client.post(
+                    self.url, make_body(batch), bearer=bearer, check=checked
+                )
             except RefusedTweets as exc:
                 reason = SkipReason(exc.reason)
                 named = [i for i in exc.ids if i in batch]
@@ -107,18 +126,21 @@ class EngagementStream(TapStream):
                     middle = len(batch) // 2
                     pending[0:0] = [batch[:middle], batch[middle:]]
                 continue
-            yield data
+            skips.add(served.unavailable, self.endpoint, SkipReason.UNAVAILABLE)
+            for key, ids in served.unsupported.items():
+                skips.add(ids, self.endpoint, _UNSUPPORTED_REASON[key])
+            yield served
 
-    def note_partial(
-        self, account: AccountRun, data: Mapping[str, Any], metrics: Sequence[str]
-    ) -> frozenset[str]:
-        """Record ids served only in part (logged once each); return those without video views."""
-        skips = account.skips
-        unavailable = [str(i) for i in data.get("unavailable_tweet_ids", [])]
-        skips.add(unavailable, self.endpoint, SkipReason.UNAVAILABLE)
-        old = [str(i) for i in data.get("unsupported_for_impressions_engagements_tweet_ids", [])]
-        skips.add(old, self.endpoint, SkipReason.UNSUPPORTED_IMPRESSIONS_ENGAGEMENTS)
-        no_video = [str(i) for i in data.get("unsupported_for_video_views_tweet_ids", [])]
-        if "video_views" in metrics:
-            skips.add(no_video, self.endpoint, SkipReason.UNSUPPORTED_VIDEO_VIEWS)
-        return frozenset(no_video)
+    def report(self, account: AccountRun, tally: Tally) -> None:
+        """One WARNING per kind of trouble the account's responses had (see ``checks``)."""
+        where = self.where if len(self.run.accounts) < 2 else f"{self.where} for {account.label}"
+        for line in tally.lines(where):
+            self.logger.warning("%s", line)
+
+
+_UNSUPPORTED_REASON = {
+    "unsupported_for_video_views_tweet_ids": SkipReason.UNSUPPORTED_VIDEO_VIEWS,
+    "unsupported_for_impressions_engagements_tweet_ids": (
+        SkipReason.UNSUPPORTED_IMPRESSIONS_ENGAGEMENTS
+    ),
+}

@@ -18,6 +18,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_twitter_engagement.api import GROUPING, format_api_time, request_body
+from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
 from tap_twitter_engagement.concurrency import ordered_concurrent
 from tap_twitter_engagement.coverage import (
     Coverage,
@@ -30,6 +31,7 @@ from tap_twitter_engagement.coverage import (
     everything,
     from_state,
     intersect,
+    union,
 )
 from tap_twitter_engagement.dates import Period, history_floor, resolve_period
 from tap_twitter_engagement.errors import StateError
@@ -167,7 +169,7 @@ class HistoricalEngagementStream(EngagementStream):
         """What this run reads: everything, or what the state's coverage leaves (logged)."""
         settings = self.run.settings
         wanted = period_days(period.start, period.end)
-        self._drop_stream_level_state()
+        self._drop_stream_level_state(now.date() - timedelta(days=1))
         state = self.get_context_state(context)
         if not self.shape.incremental:
             if state.pop("coverage", None) is not None or state.pop("replication_key_value", None):
@@ -196,18 +198,29 @@ class HistoricalEngagementStream(EngagementStream):
             self.logger.info("Re-reading: %s", reason)
         return needs
 
-    def _drop_stream_level_state(self) -> None:
+    def _drop_stream_level_state(self, last_complete: date) -> None:
         """A state from before accounts has its coverage at the stream level, for rows without
-        ``account_id``: drop it, so every account reads its whole period once (logged)."""
+        ``account_id``: drop it, so every account reads its whole period once (logged; a
+        WARNING when it claims days after the last complete one, as any such state gets)."""
         stream_state = self.stream_state
         legacy = [k for k in ("coverage", "replication_key_value") if k in stream_state]
-        if legacy:
-            for key in (*legacy, "replication_key", "starting_replication_value"):
-                stream_state.pop(key, None)
-            self.logger.info(
-                "Reading the whole period: the state was written before per-account state, "
-                "and every row now carries account_id"
+        if not legacy:
+            return
+        claimed = _claimed_last_day(stream_state)
+        for key in (*legacy, "replication_key", "starting_replication_value"):
+            stream_state.pop(key, None)
+        if claimed is not None and claimed > last_complete:
+            self.logger.warning(
+                "Reading the whole period: the state (written before per-account state) claims "
+                "days delivered up to %s, after the last complete UTC day (%s): not trusting it",
+                claimed.isoformat(),
+                last_complete.isoformat(),
             )
+            return
+        self.logger.info(
+            "Reading the whole period: the state was written before per-account state, "
+            "and every row now carries account_id"
+        )
 
     def run_plan(self, now: datetime, account: AccountRun, context: Context | None) -> RunPlan:
         """The period, the needs from the account's state, and the requests that read them."""
@@ -249,35 +262,40 @@ class HistoricalEngagementStream(EngagementStream):
             self.shape.group_by, settings.engagement_types if settings.wide else None
         )
         progress = Progress(self.logger, len(planned))
-        in_window: list[str] = []
+        tally = Tally()
+        arrived: dict[tuple[str, str], Days] = {}
         # Responses come back in plan order whatever the concurrency, so records and STATE are
         # the same as a sequential run's; a window's STATE follows its last response's records.
         fetched = ordered_concurrent(
             lambda r: (r, list(self._fetch(account, r))), planned, settings.max_concurrent_requests
         )
-        for request, responses in fetched:
-            keep = _day_filter(request, needs.days)
-            before = aggregate.rows
-            for grouping, no_video in responses:
-                yield from aggregate.response(grouping, skip_video=no_video, keep=keep)
-            progress.request_done(aggregate.rows - before)
-            in_window.extend(request.tweet_ids)
-            if request.last_batch:
-                yield from aggregate.window_end()
-                if self.shape.incremental:
-                    window = intersect(((request.start.date(), _last_day(request.end)),), complete)
-                    for tweet_id in in_window:
-                        for metric in request.metrics:
-                            need = needs.days.get((tweet_id, metric), ())
-                            coverage.add(tweet_id, metric, intersect(need, window))
-                    if not batch_mode:
-                        self._write_coverage(context, coverage)
-                in_window = []
-        progress.finish()
-        bounds = {"period_start": period.start, "period_end": period.end}
-        yield from aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
-        if self.shape.incremental:
-            self._write_coverage(context, coverage, emit=not batch_mode)
+        try:
+            for request, responses in fetched:
+                keep = _day_filter(request, needs.days)
+                before = aggregate.rows
+                for served in responses:
+                    tally.merge(served.tally)
+                    yield from aggregate.response(
+                        served.grouping, keep=keep, missing=served.missing
+                    )
+                    for pair, got in served.delivered.items():
+                        arrived[pair] = union(arrived.get(pair, ()), got)
+                progress.request_done(aggregate.rows - before)
+                if request.last_batch:
+                    yield from aggregate.window_end()
+                    if self.shape.incremental:
+                        window = ((request.start.date(), _last_day(request.end)),)
+                        coverage.record_window(intersect(window, complete), needs.days, arrived)
+                        if not batch_mode:
+                            self._write_coverage(context, coverage)
+                    arrived = {}
+            progress.finish()
+            bounds = {"period_start": period.start, "period_end": period.end}
+            yield from aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
+            if self.shape.incremental:
+                self._write_coverage(context, coverage, emit=not batch_mode)
+        finally:
+            self.report(account, tally)
 
     def _write_coverage(
         self, context: Context | None, coverage: Coverage, *, emit: bool = True
@@ -300,18 +318,31 @@ class HistoricalEngagementStream(EngagementStream):
         if emit:
             self.finalize_state_progress_markers(state)
 
-    def _fetch(
-        self, account: AccountRun, request: PlannedRequest
-    ) -> Iterator[tuple[Mapping[str, Any], frozenset[str]]]:
-        """The canonical grouping of each successful response for one planned request, with
-        the ids whose video views the API did not deliver."""
-        group_by = CANONICAL_HOURLY if needs_hours(self.shape.group_by) else CANONICAL_DAILY
+    def _fetch(self, account: AccountRun, request: PlannedRequest) -> Iterator[Served]:
+        """Each successful response for one planned request, checked against what it asked:
+        the canonical grouping of the batch's ids and the request's metrics, over its window."""
+        hourly = needs_hours(self.shape.group_by)
+        group_by = CANONICAL_HOURLY if hourly else CANONICAL_DAILY
 
         def body(batch: list[str]) -> dict[str, Any]:
             return request_body(batch, request.metrics, group_by, request.start, request.end)
 
-        for data in self.post_refusing(account, request.tweet_ids, body):
-            yield data.get(GROUPING) or {}, self.note_partial(account, data, request.metrics)
+        def check(data: dict[str, Any], batch: list[str]) -> Served:
+            asked = Asked(tuple(batch), request.metrics, request.start, request.end, hourly)
+            return check_series(data, GROUPING, asked, self.where)
+
+        yield from self.post_refusing(account, request.tweet_ids, body, check)
+
+
+def _claimed_last_day(state: Mapping[str, Any]) -> date | None:
+    """The last day a (checked) state's bookmark or coverage says was delivered."""
+    days = []
+    if isinstance(state.get("replication_key_value"), str):
+        days.append(date.fromisoformat(state["replication_key_value"]))
+    if "coverage" in state:
+        last = Coverage.decode(state["coverage"]).last_day()
+        days += [last] if last else []
+    return max(days, default=None)
 
 
 def _last_day(end: datetime) -> date:

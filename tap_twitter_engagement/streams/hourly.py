@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tap_twitter_engagement.api import GROUPING, MAX_IDS, request_body
+from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
 from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import CANONICAL_HOURLY, canonical_records
 from tap_twitter_engagement.streams.base import EngagementStream
@@ -15,6 +17,12 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_twitter_engagement.run import AccountRun
+
+#: ``/28hr`` serves the current hour and the 28 before it.
+WINDOW_HOURS = 28
+_ONE_HOUR = timedelta(hours=1)
+#: Clock difference tolerated between the tap and the API around an hour boundary.
+_SLACK = timedelta(minutes=5)
 
 
 class Engagement28hrStream(EngagementStream):
@@ -34,11 +42,33 @@ class Engagement28hrStream(EngagementStream):
         context: Context | None,  # noqa: ARG002
     ) -> Iterable[dict[str, Any]]:
         metrics = self.run.settings.engagement_types
+        tally = Tally()
 
         def body(batch: list[str]) -> dict[str, Any]:
             return request_body(batch, metrics, CANONICAL_HOURLY)
 
-        for batch in batches(account.selection().tweet_ids, MAX_IDS[self.endpoint]):
-            for data in self.post_refusing(account, batch, body):
-                no_video = self.note_partial(account, data, metrics)
-                yield from canonical_records(data.get(GROUPING) or {}, True, skip_video=no_video)
+        def checker(sent_at: datetime) -> Callable[[dict[str, Any], list[str]], Served]:
+            def check(data: dict[str, Any], batch: list[str]) -> Served:
+                # The API picks the 29 hours from its own clock: every hour it can have meant
+                # is accepted, the hours it must have meant are expected.
+                sent, received = sent_at - _SLACK, datetime.now(UTC) + _SLACK
+                expected = (_hour(received) - WINDOW_HOURS * _ONE_HOUR, _hour(sent) + _ONE_HOUR)
+                accepted = (_hour(sent) - WINDOW_HOURS * _ONE_HOUR, _hour(received) + _ONE_HOUR)
+                asked = Asked(tuple(batch), metrics, *expected, hourly=True, accepted=accepted)
+                return check_series(data, GROUPING, asked, self.where)
+
+            return check
+
+        try:
+            for batch in batches(account.selection().tweet_ids, MAX_IDS[self.endpoint]):
+                check = checker(datetime.now(UTC))
+                for served in self.post_refusing(account, batch, body, check):
+                    tally.merge(served.tally)
+                    # Canonical rows: a bucket that did not arrive has no row to withhold.
+                    yield from canonical_records(served.grouping, True)
+        finally:
+            self.report(account, tally)
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

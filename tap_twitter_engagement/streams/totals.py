@@ -15,6 +15,7 @@ from tap_twitter_engagement.api import (
     TOTALS_RECENT_DAYS,
     request_body,
 )
+from tap_twitter_engagement.checks import Asked, Served, Tally, check_totals
 from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import COUNT_COLUMN
@@ -69,16 +70,22 @@ class EngagementTotalsStream(EngagementStream):
             born = datetime.fromisoformat(created.replace("Z", "+00:00")) if created else None
             recent = born is not None and now - born < timedelta(days=TOTALS_RECENT_DAYS)
             (young if recent else old).append(tweet_id)
-        for ids, metrics in ((young, TOTALS_METRICS), (old, PUBLIC_METRICS)):
-            yield from self._totals(account, ids, metrics, snapshot, bearer=False)
-        if self.run.settings.bearer_token:
-            refused = {
-                s.tweet_id
-                for s in account.skips.skips()
-                if s.endpoint == self.endpoint and s.reason is SkipReason.OTHER_AUTHOR
-            }
-            others = [i for i in tweet_ids if i in refused]
-            yield from self._totals(account, others, PUBLIC_METRICS, snapshot, bearer=True)
+        tally = Tally()
+        try:
+            for ids, metrics in ((young, TOTALS_METRICS), (old, PUBLIC_METRICS)):
+                yield from self._totals(account, ids, metrics, snapshot, tally, bearer=False)
+            if self.run.settings.bearer_token:
+                refused = {
+                    s.tweet_id
+                    for s in account.skips.skips()
+                    if s.endpoint == self.endpoint and s.reason is SkipReason.OTHER_AUTHOR
+                }
+                others = [i for i in tweet_ids if i in refused]
+                yield from self._totals(
+                    account, others, PUBLIC_METRICS, snapshot, tally, bearer=True
+                )
+        finally:
+            self.report(account, tally)
 
     def _totals(
         self,
@@ -86,6 +93,7 @@ class EngagementTotalsStream(EngagementStream):
         tweet_ids: Sequence[str],
         metrics: Sequence[str],
         snapshot: str,
+        tally: Tally,
         *,
         bearer: bool,
     ) -> Iterator[dict[str, Any]]:
@@ -95,16 +103,19 @@ class EngagementTotalsStream(EngagementStream):
         def body(batch: list[str]) -> dict[str, Any]:
             return request_body(batch, metrics, PER_TWEET)
 
+        def check(data: dict[str, Any], batch: list[str]) -> Served:
+            return check_totals(data, GROUPING, Asked(tuple(batch), tuple(metrics)), self.where)
+
         for batch in batches(tweet_ids, MAX_IDS[self.endpoint]):
-            for data in self.post_refusing(account, batch, body, bearer=bearer):
-                self.note_partial(account, data, metrics)
-                yield from _rows(data, metrics, snapshot)
+            for served in self.post_refusing(account, batch, body, check, bearer=bearer):
+                tally.merge(served.tally)
+                yield from _rows(served.grouping, metrics, snapshot)
 
 
 def _rows(
-    data: Mapping[str, Any], metrics: Sequence[str], snapshot: str
+    grouping: Mapping[str, Mapping[str, int]], metrics: Sequence[str], snapshot: str
 ) -> Iterator[dict[str, Any]]:
-    grouping = data.get(GROUPING) or {}
+    """One row per (tweet, metric) the checked response holds, tweets in id order."""
     for tweet_id in sorted(grouping, key=int):
         counts = grouping[tweet_id]
         for metric in metrics:
@@ -113,5 +124,5 @@ def _rows(
                     "tweet_id": tweet_id,
                     "engagement_type": metric,
                     "snapshot_at": snapshot,
-                    COUNT_COLUMN: int(counts[metric]),
+                    COUNT_COLUMN: counts[metric],
                 }

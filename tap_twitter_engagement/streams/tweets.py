@@ -58,9 +58,9 @@ class TweetsStream(TapStream):
             tweet = metadata.get(tweet_id)
             if tweet is None:
                 continue
-            counts = tweet.get("public_metrics") or {}
+            counts = tweet["public_metrics"]
             yield {
-                "id": str(tweet["id"]),
+                "id": tweet["id"],
                 "text": tweet.get("text"),
                 "created_at": tweet.get("created_at"),
                 "author_id": tweet.get("author_id"),
@@ -145,7 +145,7 @@ class AccountsStream(TapStream):
         context: Context | None,  # noqa: ARG002
     ) -> Iterable[dict[str, Any]]:
         user = account.user
-        counts = user.get("public_metrics") or {}
+        counts = user["public_metrics"]
         read_at = account.read_at or datetime.now(UTC)
         yield {
             "account_id": account.user_id,

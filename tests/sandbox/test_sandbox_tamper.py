@@ -230,6 +230,25 @@ def test_unavailable_adds_to_the_ids_already_unavailable(api, sandbox):
 
 
 @pytest.mark.parametrize(
+    ("status", "message"),
+    [(403, "Forbidden to access tweets: {b}"), (400, "Tweet ID(s) are unavailable")],
+)
+def test_refuse_refuses_only_requests_holding_the_tweet(api, sandbox, status, message):
+    request = _daily(sandbox)
+    a, b = request["tweet_ids"]
+    sandbox.tamper("refuse", route=HISTORICAL, tweet_id=b, status=status)
+    url = f"{sandbox.base_url}/insights/engagement/historical"
+    refused = api.post(url, json=request)
+    assert refused.status_code == status
+    assert refused.json() == {"errors": [message.format(b=b)]}
+    assert api.post(url, json={**request, "tweet_ids": [a]}).status_code == 200
+    assert [(r.status, r.tamper) for r in sandbox.requests(HISTORICAL)] == [
+        (status, "refuse"),
+        (200, "refuse"),
+    ]
+
+
+@pytest.mark.parametrize(
     "value",
     ["-5", "abc", 2.5, 10**30, "9" * 400, True, None, {"deep": {"deeper": [1, {"x": None}]}}],
     ids=repr,
@@ -649,7 +668,7 @@ def test_the_kinds_each_with_a_one_line_doc():
     assert set(TAMPER_KINDS) == {
         *("drop-tweet", "drop-metric", "drop-day", "drop-hour", "drop-grouping"),
         *("extra-day", "extra-hour", "extra-tweet", "extra-metric", "count"),
-        *("unavailable-string", "unavailable-and-served", "unavailable"),
+        *("unavailable-string", "unavailable-and-served", "unavailable", "refuse"),
         *("data-null", "tweet-without-id", "user-id", "public-count", "same-next-token"),
         *("extra-lookup-tweet", "deep-nesting", "gzip-bomb", "big-body"),
     }

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tap_twitter_engagement.checks import Asked, Served, check_totals
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import (
     KNOWN_SECRETS,
@@ -646,9 +647,14 @@ def test_an_app_only_refusal_is_logged_and_reported_not_raised(sandbox):
             "groupings": {"canonical": {"group_by": ["tweet.id", "engagement.type"]}},
         }
 
+    def check(data: dict[str, Any], batch: list[str]) -> Served:
+        return check_totals(data, "canonical", Asked(tuple(batch), ("favorites",)), "totals")
+
     served = [
-        set(data["canonical"])
-        for data in stream.post_refusing(account, [*protected, *other], body, bearer=True)
+        set(response.grouping)
+        for response in stream.post_refusing(
+            account, [*protected, *other], body, check, bearer=True
+        )
     ]
     assert set().union(*served) == set(other)
     assert [(s.tweet_id, s.endpoint, s.reason.value) for s in account.skips.skips()] == [

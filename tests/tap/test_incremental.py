@@ -21,6 +21,7 @@ from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     KNOWN_SECRETS,
     SyncResult,
+    Target,
     catalog_selecting,
     kill_after,
     parse_messages,
@@ -39,22 +40,6 @@ def now(sandbox):
     moment = sandbox.model.anchor + timedelta(hours=13, minutes=37)
     with time_machine.travel(moment, tick=True):
         yield moment
-
-
-class Target:
-    """An upserting target in memory: one table per (key properties, columns) shape."""
-
-    def __init__(self) -> None:
-        self.tables: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[tuple, dict]] = {}
-
-    def load(self, result: SyncResult, stream: str = "historical_engagement") -> None:
-        schema = next(s for s in result.schemas if s["stream"] == stream)
-        keys = tuple(schema["key_properties"])
-        columns = tuple(sorted(schema["schema"]["properties"]))
-        table = self.tables.setdefault((keys, columns), {})
-        for record in result.by_stream.get(stream, []):
-            assert set(record) <= set(columns)
-            table[tuple(record[k] for k in keys)] = record
 
 
 def _requests(sandbox) -> int:

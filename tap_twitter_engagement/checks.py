@@ -1,0 +1,508 @@
+"""Every response is checked against its request before anything in it is used.
+
+The rule: **coverage records what arrived, never what was asked.** A ``200`` may leave out what
+was asked (a tweet, a metric, a day, an hour), add what was not (a day outside the window, an id
+or a metric nobody asked for), or hold values that are not counts. So each body is read here,
+against the request that produced it, and only what passes goes on:
+
+- a body whose shape or values cannot be used (a count that is not a whole number from 0 to
+  2^63-1, a grouping that is not an object, an id that is not a string of digits) raises
+  :class:`BadBody`; the client retries it like an unreadable body, then the run ends in one line
+  naming the request;
+- what no request asked for is dropped, and counted for one WARNING per run;
+- what was asked for but did not arrive is counted for one WARNING per run too, and is not
+  *delivered*, so it gets no coverage and the next run reads it again.
+
+The API sends zero buckets ("zero values are present, not omitted"), so a missing bucket is a
+missing answer, with one exception: the hours before a tweet existed (its id is a snowflake,
+which carries its creation time) are zeros whatever the API sends, and one left out is filled in
+as a zero, so the rows do not depend on whether the API sends them.
+Ids the response names in ``unavailable_tweet_ids`` or an ``unsupported_*`` list are not missing
+either: they were refused, and get no coverage.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from tap_twitter_engagement.coverage import NOTHING, Days, days
+
+#: The largest count the tap passes on: a signed 64-bit integer, what a BIGINT column holds.
+MAX_COUNT = 2**63 - 1
+_MAX_COUNT_DIGITS = len(str(MAX_COUNT))
+#: Tweet and user ids are 64-bit snowflakes: at most 20 digits.
+_MAX_ID_DIGITS = 20
+#: Twitter's snowflake epoch (ms): an id's top bits are its creation time after it.
+_SNOWFLAKE_EPOCH_MS = 1288834974657
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+#: Hour keys as the API writes them ("00".."23"; a single digit is read too), and as kept.
+HOURS: dict[str, int] = {f"{h:02d}": h for h in range(24)} | {str(h): h for h in range(10)}
+HOUR_KEYS = tuple(f"{h:02d}" for h in range(24))
+#: Metrics an ``unsupported_*`` list excuses.
+_UNSUPPORTED = {
+    "unsupported_for_video_views_tweet_ids": ("video_views",),
+    "unsupported_for_impressions_engagements_tweet_ids": ("impressions", "engagements"),
+}
+
+
+class BadBody(ValueError):  # noqa: N818 - reads as what the body is
+    """A body the tap cannot use; ``str()`` says where and why (no secret can be in it)."""
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value for an error message, cut short (a hostile body may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def count(value: Any, where: str = "count") -> int:
+    """A count: a JSON integer or a string of ASCII digits (the API sends both), 0..2^63-1."""
+    if type(value) is str:
+        if 0 < len(value) <= _MAX_COUNT_DIGITS and value.isascii() and value.isdigit():
+            number = int(value)
+            if number <= MAX_COUNT:
+                return number
+    elif type(value) is int and 0 <= value <= MAX_COUNT:
+        return value
+    raise BadBody(
+        f"{where}: count {shown(value)} is not a non-negative whole number up to {MAX_COUNT}"
+    )
+
+
+def optional_count(value: Any, where: str) -> int | None:
+    """A count that may be absent (``None``)."""
+    return None if value is None else count(value, where)
+
+
+def digit_id(value: Any, where: str) -> str:
+    """An id the tap may use anywhere (a record, a URL path, a request): ASCII digits only."""
+    if type(value) is int and value >= 0:
+        value = str(value)
+    if (
+        type(value) is str
+        and 0 < len(value) <= _MAX_ID_DIGITS
+        and value.isascii()
+        and value.isdigit()
+    ):
+        return value
+    raise BadBody(f"{where}: {shown(value)} is not an id (a string of digits)")
+
+
+def mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise BadBody(f"{where}: expected a JSON object, got {shown(value)}")
+    return value
+
+
+def _id_list(data: Mapping[str, Any], key: str) -> list[str]:
+    """An id list of a 200 body (``unavailable_tweet_ids``, ...): absent means empty."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadBody(f"{key}: expected a list of ids, got {shown(value)}")
+    return [digit_id(item, key) for item in value]
+
+
+def created_at(tweet_id: str) -> datetime:
+    """When a tweet was created, from its snowflake id (ids from before snowflakes give
+    November 2010, before any window the API serves, so they excuse nothing)."""
+    return datetime.fromtimestamp(((int(tweet_id) >> 22) + _SNOWFLAKE_EPOCH_MS) / 1000, UTC)
+
+
+# --- what a run was sent beyond its requests, and what it was not sent -------------------------
+
+
+@dataclass
+class Tally:
+    """What responses held that no request asked for (dropped), and what requested buckets they
+    left out, over a run: one WARNING line each at the end, not one per response."""
+
+    dropped: Counter[str] = field(default_factory=Counter)
+    first_dropped: dict[str, str] = field(default_factory=dict)
+    missing: int = 0
+    first_missing: str = ""
+
+    def drop(self, what: str, example: str) -> None:
+        self.dropped[what] += 1
+        self.first_dropped.setdefault(what, example)
+
+    def miss(self, number: int, example: str) -> None:
+        if number:
+            self.missing += number
+            self.first_missing = self.first_missing or example
+
+    def merge(self, other: Tally) -> None:
+        for what, number in other.dropped.items():
+            self.dropped[what] += number
+            self.first_dropped.setdefault(what, other.first_dropped[what])
+        self.miss(other.missing, other.first_missing)
+
+    def lines(self, where: str) -> list[str]:
+        """The WARNING lines for ``where`` (an endpoint, and the account when there are several)."""
+        out = []
+        if self.dropped:
+            parts = [
+                f"{number} {what} (first: {self.first_dropped[what]})"
+                for what, number in sorted(self.dropped.items())
+            ]
+            out.append(
+                f"{where}: dropped what no request asked for: {'; '.join(parts)}. "
+                "None of it became a record."
+            )
+        if self.missing:
+            out.append(
+                f"{where}: {self.missing} requested bucket(s) were not in the responses, and "
+                f"their tweets were not named as unavailable (first: {self.first_missing}). "
+                "Their rows were not written and they are not recorded as delivered: the next "
+                "run reads them again."
+            )
+        return out
+
+
+# --- the Engagement API's time series (/historical, /28hr) --------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What one Engagement API request asked for (``start``/``end``: hour-aligned, UTC, end
+    exclusive; for ``/totals`` unset)."""
+
+    tweet_ids: tuple[str, ...]
+    metrics: tuple[str, ...]
+    start: datetime | None = None
+    end: datetime | None = None
+    hourly: bool = False
+    #: Buckets accepted beyond ``start``/``end`` (``/28hr``, whose window the API picks from
+    #: its own clock): ``(start, end)`` of a wider window; every bucket of ``start``/``end`` is
+    #: still expected.
+    accepted: tuple[datetime, datetime] | None = None
+
+
+@dataclass
+class Served:
+    """One response checked against its request.
+
+    ``grouping``: only what was asked, counts as ints, in the API's nesting (tweet, metric, day
+    key, and hour key when hourly; for ``/totals`` tweet and metric). ``delivered``: for each
+    asked (tweet, metric), the days of the window that arrived whole. ``missing``: buckets
+    (tweet, metric, day, hour or None) that did not arrive and were not excused, for withholding
+    the output rows they belong to. ``unavailable``/``unsupported``: the ids the response named.
+    """
+
+    grouping: dict[str, dict[str, Any]]
+    delivered: dict[tuple[str, str], Days]
+    missing: list[tuple[str, str, str, int | None]]
+    unavailable: list[str]
+    unsupported: dict[str, list[str]]
+    tally: Tally
+
+    @property
+    def no_video(self) -> frozenset[str]:
+        return frozenset(self.unsupported.get("unsupported_for_video_views_tweet_ids", ()))
+
+
+def window_hours(start: datetime, end: datetime) -> dict[str, range]:
+    """Each UTC day of ``[start, end)`` (``YYYY-MM-DD``) and its hours inside it."""
+    out: dict[str, range] = {}
+    moment = start
+    while moment < end:
+        midnight = datetime.combine(moment.date() + _DAY, time(), UTC)
+        stop = min(end, midnight)
+        out[moment.date().isoformat()] = range(moment.hour, 24 if stop == midnight else stop.hour)
+        moment = stop
+    return out
+
+
+def check_series(data: Mapping[str, Any], grouping_name: str, asked: Asked, where: str) -> Served:
+    """A ``/historical`` or ``/28hr`` body against its request (see the module docs)."""
+    if asked.start is None or asked.end is None:
+        raise ValueError("a time series request has a start and an end")
+    tally = Tally()
+    unavailable, unsupported, excused = _named(data, asked, tally)
+    expected = window_hours(asked.start, asked.end)
+    accepted = window_hours(*asked.accepted) if asked.accepted else expected
+    grouping: dict[str, dict[str, Any]] = {}
+    raw = data.get(grouping_name)
+    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
+        if tweet_id not in asked.tweet_ids:
+            tally.drop("tweet id(s) not asked for", shown(tweet_id))
+            continue
+        if tweet_id in unavailable:
+            tally.drop("tweet(s) served although named unavailable", tweet_id)
+            continue
+        kept: dict[str, Any] = {}
+        for metric, buckets in mapping(metrics, f"tweet {tweet_id}").items():
+            if metric not in asked.metrics:
+                tally.drop("metric(s) not asked for", f"{shown(metric)} of tweet {tweet_id}")
+                continue
+            if (tweet_id, metric) in excused:
+                continue  # the API named it unsupported (some send "0" anyway): nothing to keep
+            at = f"tweet {tweet_id} metric {metric}"
+            kept[metric] = _buckets(mapping(buckets, at), accepted, asked.hourly, at, tally)
+        grouping[tweet_id] = kept
+    delivered: dict[tuple[str, str], Days] = {}
+    missing: list[tuple[str, str, str, int | None]] = []
+    for tweet_id in asked.tweet_ids:
+        if tweet_id in unavailable:
+            continue
+        born = created_at(tweet_id)
+        for metric in asked.metrics:
+            if (tweet_id, metric) in excused:
+                continue
+            got = grouping.setdefault(tweet_id, {}).setdefault(metric, {})
+            whole, absent = _arrived(got, expected, asked.hourly, born)
+            delivered[(tweet_id, metric)] = whole
+            missing.extend((tweet_id, metric, day, hour) for day, hour in absent)
+    if missing:
+        tweet_id, metric, day, hour = missing[0]
+        at = f"{day}" if hour is None else f"{day} {hour:02d}:00"
+        tally.miss(len(missing), f"tweet {tweet_id} {metric} {at} from {where}")
+    return Served(grouping, delivered, missing, unavailable, unsupported, tally)
+
+
+def _named(
+    data: Mapping[str, Any], asked: Asked, tally: Tally
+) -> tuple[list[str], dict[str, list[str]], set[tuple[str, str]]]:
+    """The ids the body names as unavailable or unsupported (those not asked for are dropped),
+    and the (tweet, metric) pairs that excuses."""
+    wanted = set(asked.tweet_ids)
+
+    def own(ids: list[str], key: str) -> list[str]:
+        for tweet_id in ids:
+            if tweet_id not in wanted:
+                tally.drop(f"id(s) in {key} not asked for", tweet_id)
+        return [i for i in dict.fromkeys(ids) if i in wanted]
+
+    unavailable = own(_id_list(data, "unavailable_tweet_ids"), "unavailable_tweet_ids")
+    unsupported = {
+        key: own(_id_list(data, key), key) if set(metrics) & set(asked.metrics) else []
+        for key, metrics in _UNSUPPORTED.items()
+    }
+    excused = {
+        (tweet_id, metric)
+        for key, metrics in _UNSUPPORTED.items()
+        for tweet_id in unsupported[key]
+        for metric in metrics
+    }
+    return unavailable, {k: v for k, v in unsupported.items() if v}, excused
+
+
+def _buckets(
+    buckets: Mapping[str, Any],
+    expected: Mapping[str, range],
+    hourly: bool,
+    at: str,
+    tally: Tally,
+) -> dict[str, Any]:
+    """One (tweet, metric)'s day buckets, only those inside the window, counts as ints."""
+    kept: dict[str, Any] = {}
+    for day_key, value in buckets.items():
+        hours = expected.get(day_key)
+        if hours is None:
+            tally.drop("day(s) outside the requested window", f"{shown(day_key)} ({at})")
+            continue
+        where = f"{at} day {day_key}"
+        if not hourly:
+            kept[day_key] = count(value, where)
+            continue
+        by_hour: dict[str, int] = {}
+        for hour_key, number in mapping(value, where).items():
+            hour = HOURS.get(hour_key)
+            if hour is None or hour not in hours or HOUR_KEYS[hour] in by_hour:
+                tally.drop("hour(s) outside the window or repeated", f"{shown(hour_key)} ({where})")
+                continue
+            by_hour[HOUR_KEYS[hour]] = count(number, f"{where} hour {hour_key}")
+        kept[day_key] = by_hour
+    return kept
+
+
+def _arrived(
+    got: dict[str, Any], expected: Mapping[str, range], hourly: bool, born: datetime
+) -> tuple[Days, list[tuple[str, int | None]]]:
+    """The days of the window that arrived whole for one (tweet, metric), and the buckets that
+    did not. A bucket before the tweet existed is a zero whether the API sends it or not: one
+    left out is filled in as ``0`` here, so the rows never depend on which the API does."""
+    whole: list[date] = []
+    absent: list[tuple[str, int | None]] = []
+    for day_key, hours in expected.items():
+        day = date.fromisoformat(day_key)
+        midnight = datetime.combine(day, time(), UTC)
+        if not hourly:
+            if day_key not in got and midnight + _DAY <= born:
+                got[day_key] = 0
+            if day_key in got:
+                whole.append(day)
+            else:
+                absent.append((day_key, None))
+            continue
+        lacking = []
+        for hour in hours:
+            if HOUR_KEYS[hour] in got.get(day_key, ()):
+                continue
+            if midnight + (hour + 1) * _HOUR <= born:
+                got.setdefault(day_key, {})[HOUR_KEYS[hour]] = 0
+            else:
+                lacking.append(hour)
+        if lacking:
+            absent.extend((day_key, h) for h in lacking)
+        else:
+            whole.append(day)
+    return days((d, d) for d in whole) if whole else NOTHING, absent
+
+
+def check_totals(data: Mapping[str, Any], grouping_name: str, asked: Asked, where: str) -> Served:
+    """A ``/totals`` body (``tweet -> metric -> count``) against its request."""
+    tally = Tally()
+    unavailable, unsupported, excused = _named(data, asked, tally)
+    grouping: dict[str, dict[str, Any]] = {}
+    raw = data.get(grouping_name)
+    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
+        if tweet_id not in asked.tweet_ids:
+            tally.drop("tweet id(s) not asked for", shown(tweet_id))
+            continue
+        if tweet_id in unavailable:
+            tally.drop("tweet(s) served although named unavailable", tweet_id)
+            continue
+        kept: dict[str, int] = {}
+        for metric, value in mapping(metrics, f"tweet {tweet_id}").items():
+            if metric not in asked.metrics:
+                tally.drop("metric(s) not asked for", f"{shown(metric)} of tweet {tweet_id}")
+            elif (tweet_id, metric) not in excused:
+                kept[metric] = count(value, f"tweet {tweet_id} metric {metric}")
+        grouping[tweet_id] = kept
+    missing: list[tuple[str, str, str, int | None]] = [
+        (tweet_id, metric, "", None)
+        for tweet_id in asked.tweet_ids
+        if tweet_id not in unavailable
+        for metric in asked.metrics
+        if (tweet_id, metric) not in excused and metric not in grouping.get(tweet_id, {})
+    ]
+    if missing:
+        tally.miss(len(missing), f"tweet {missing[0][0]} {missing[0][1]} from {where}")
+    return Served(grouping, {}, missing, unavailable, unsupported, tally)
+
+
+# --- X API v2 ------------------------------------------------------------------------------------
+
+#: The v2 ``public_metrics`` a tweet or a user carries that the tap keeps.
+TWEET_COUNTS = (
+    "retweet_count",
+    "reply_count",
+    "like_count",
+    "quote_count",
+    "impression_count",
+    "bookmark_count",
+)
+USER_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count")
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise BadBody(f"{where}: expected a string, got {shown(value)}")
+
+
+def check_user(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``GET /2/users/me``: the user, with a digit id and valid counts."""
+    user = mapping(body.get("data"), "data")
+    user_id = digit_id(user.get("id"), "data.id")
+    counts = mapping(user.get("public_metrics") or {}, "data.public_metrics")
+    return {
+        "id": user_id,
+        "username": _text(user.get("username"), "data.username"),
+        "name": _text(user.get("name"), "data.name"),
+        "public_metrics": {
+            name: optional_count(counts.get(name), f"data.public_metrics.{name}")
+            for name in USER_COUNTS
+        },
+    }
+
+
+def _tweet(value: Any, where: str) -> dict[str, Any]:
+    tweet = mapping(value, where)
+    tweet_id = digit_id(tweet.get("id"), f"{where}.id")
+    at = f"tweet {tweet_id}"
+    author = tweet.get("author_id")
+    conversation = tweet.get("conversation_id")
+    counts = mapping(tweet.get("public_metrics") or {}, f"{at} public_metrics")
+    return {
+        "id": tweet_id,
+        "text": _text(tweet.get("text"), f"{at} text"),
+        "created_at": _text(tweet.get("created_at"), f"{at} created_at"),
+        "author_id": None if author is None else digit_id(author, f"{at} author_id"),
+        "conversation_id": (
+            None if conversation is None else digit_id(conversation, f"{at} conversation_id")
+        ),
+        "lang": _text(tweet.get("lang"), f"{at} lang"),
+        "public_metrics": {
+            name: optional_count(counts.get(name), f"{at} public_metrics.{name}")
+            for name in TWEET_COUNTS
+        },
+    }
+
+
+def _tweets(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``data``: a list of tweets, absent when there are none (never ``null``)."""
+    if "data" not in body:
+        return []
+    data = body["data"]
+    if not isinstance(data, list):
+        raise BadBody(f"data: expected a list of tweets, got {shown(data)}")
+    return [_tweet(item, f"data[{index}]") for index, item in enumerate(data)]
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    tweets: list[dict[str, Any]]
+    next_token: str | None
+
+
+def check_timeline_page(body: Mapping[str, Any]) -> TimelinePage:
+    """A page of ``GET /2/users/:id/tweets``: tweets with digit ids and valid counts."""
+    meta = mapping(body.get("meta") or {}, "meta")
+    token = meta.get("next_token")
+    if token is not None and (not isinstance(token, str) or not token.isprintable()):
+        raise BadBody(f"meta.next_token: {shown(token)} is not a token")
+    return TimelinePage(_tweets(body), token or None)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """``GET /2/tweets?ids=``: the tweets found among those asked, and the v2 errors for the
+    others (each with the id it is about)."""
+
+    tweets: list[dict[str, Any]]
+    errors: list[dict[str, str]]
+    tally: Tally
+
+
+def check_lookup(body: Mapping[str, Any], asked: Sequence[str]) -> Lookup:
+    wanted = set(asked)
+    tally = Tally()
+    tweets = []
+    for tweet in _tweets(body):
+        if tweet["id"] in wanted:
+            tweets.append(tweet)
+        else:
+            tally.drop("tweet(s) not asked for", tweet["id"])
+    raw_errors = body.get("errors") or []
+    if not isinstance(raw_errors, list):
+        raise BadBody(f"errors: expected a list, got {shown(raw_errors)}")
+    errors = []
+    for index, item in enumerate(raw_errors):
+        error = mapping(item, f"errors[{index}]")
+        about = error.get("resource_id") or error.get("value")
+        if about is None:
+            continue  # an error about the request, not a tweet: nothing to record
+        tweet_id = digit_id(about, f"errors[{index}].resource_id")
+        if tweet_id in wanted:
+            errors.append({"id": tweet_id, "title": str(error.get("title") or "")})
+        else:
+            tally.drop("errors about tweets not asked for", tweet_id)
+    return Lookup(tweets, errors, tally)
