@@ -18,14 +18,17 @@ configuration selects. Two rules keep that true:
 - *closure*: if any unit of a row must be read, all units of that row are read, so the row is
   emitted complete.
 
-Everything here is pure: days are ``datetime.date`` values, spans are inclusive, no I/O.
+Everything here is pure: days are ``datetime.date`` values, spans are inclusive, no I/O. Days per
+(tweet, metric) are kept per tweet, one row shared by the tweets with the same days
+(:class:`DayTable`), so the work grows with the groups of such tweets, not with tweets x metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
@@ -117,6 +120,135 @@ def lookback(covered: Days, lookback_days: int) -> Days:
     return days((max(first, last - timedelta(days=lookback_days)), last) for first, last in covered)
 
 
+# --- tables of days per (tweet, metric) ----------------------------------------------------------
+
+#: One tweet's days per metric, non-empty day sets only. A row is shared by every tweet with
+#: the same days and is never changed once built.
+Row = Mapping[str, Days]
+_NO_ROW: Row = MappingProxyType({})
+
+
+class DayTable(Mapping[Pair, Days]):
+    """Days per (tweet, metric), held as one :data:`Row` per tweet.
+
+    The tweets of a selection fall into a few groups with the same days for every metric (the
+    tweets added, or delivered, together), and tweets of a group share one row object. So a
+    table of N tweets in G groups holds N references and G rows, not N x metrics pairs, and
+    :func:`per_row` computes what depends on a tweet's rows once per group, not per tweet:
+    planning stays linear in the number of tweets.
+    """
+
+    def __init__(self, rows: Mapping[str, Row] | None = None) -> None:
+        self._rows: dict[str, Row] = {t: row for t, row in (rows or {}).items() if row}
+        # (id of a row, metric, days) -> (that row, the row with the days added): the tweets
+        # given the same days share their new row; holding the old row keeps its id its own.
+        self._added: dict[tuple[int, str, Days], tuple[Row, Row]] = {}
+
+    @classmethod
+    def of(cls, pairs: Mapping[Pair, Days]) -> DayTable:
+        """``pairs`` as a table (itself if it is one), tweets with equal rows sharing one."""
+        if isinstance(pairs, DayTable):
+            return pairs
+        rows: dict[str, dict[str, Days]] = {}
+        for (tweet_id, metric), value in pairs.items():
+            if value:
+                rows.setdefault(tweet_id, {})[metric] = value
+        shared: dict[frozenset[tuple[str, Days]], Row] = {}
+        return cls({t: shared.setdefault(frozenset(row.items()), row) for t, row in rows.items()})
+
+    @classmethod
+    def same(cls, tweet_ids: Iterable[str], row: Row) -> DayTable:
+        """Every one of ``tweet_ids`` with the one ``row``."""
+        return cls(dict.fromkeys(tweet_ids, row) if row else None)
+
+    def row(self, tweet_id: str) -> Row:
+        """The tweet's days per metric (an empty row if it has none)."""
+        return self._rows.get(tweet_id, _NO_ROW)
+
+    def rows(self) -> ItemsView[str, Row]:
+        return self._rows.items()
+
+    def tweets(self) -> KeysView[str]:
+        return self._rows.keys()
+
+    def distinct_rows(self) -> list[Row]:
+        """Each row once, however many tweets share it."""
+        return _distinct(self._rows.values())
+
+    def groups(self) -> list[tuple[Row, list[str]]]:
+        """Each row once, with the tweets that share it (in table order)."""
+        out: dict[int, tuple[Row, list[str]]] = {}
+        for tweet_id, row in self._rows.items():
+            group = out.get(id(row))
+            if group is None:
+                group = out[id(row)] = (row, [])
+            group[1].append(tweet_id)
+        return list(out.values())
+
+    def add(self, tweet_id: str, metric: str, added: Days) -> None:
+        """Add days to one (tweet, metric); the tweets of a group given the same days move to
+        one new row together."""
+        if not added:
+            return
+        old = self.row(tweet_id)
+        key = (id(old), metric, added)
+        done = self._added.get(key)
+        if done is None:
+            new = {**old, metric: union(old.get(metric, NOTHING), added)}
+            done = self._added[key] = (old, new)
+        self._rows[tweet_id] = done[1]
+
+    def copy(self) -> DayTable:
+        return DayTable(self._rows)
+
+    def __getitem__(self, pair: Pair) -> Days:
+        return self._rows[pair[0]][pair[1]]
+
+    def __iter__(self) -> Iterator[Pair]:
+        for tweet_id, row in self._rows.items():
+            for metric in row:
+                yield tweet_id, metric
+
+    def __len__(self) -> int:
+        return sum(len(row) for row in self._rows.values())
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
+
+    def __repr__(self) -> str:
+        return f"DayTable({dict(self)!r})"
+
+
+def per_row(tweet_ids: Iterable[str], make: Callable[..., Row], *tables: DayTable) -> DayTable:
+    """A table of ``tweet_ids`` whose row is ``make`` of the tweet's rows in ``tables``, called
+    once per distinct combination of rows (the tables hold their rows, so ids name them)."""
+    made: dict[tuple[int, ...], Row] = {}
+    shared: dict[frozenset[tuple[str, Days]], Row] = {}
+    out: dict[str, Row] = {}
+    for tweet_id in tweet_ids:
+        rows = [table.row(tweet_id) for table in tables]
+        key = tuple(map(id, rows))
+        row = made.get(key)
+        if row is None:
+            new = make(*rows)
+            row = made[key] = shared.setdefault(frozenset(new.items()), new)
+        out[tweet_id] = row
+    return DayTable(out)
+
+
+def _row(items: Iterable[tuple[str, Days]]) -> Row:
+    """A row of the (metric, days) items whose days are not empty."""
+    return {metric: value for metric, value in items if value}
+
+
+def _distinct(rows: Iterable[Row]) -> list[Row]:
+    return list({id(row): row for row in rows}.values())
+
+
+def _metrics_of(table: DayTable) -> set[str]:
+    return {metric for row in table.distinct_rows() for metric in row}
+
+
 # --- shape ---------------------------------------------------------------------------------------
 
 
@@ -163,22 +295,21 @@ class Coverage:
     """Complete UTC days delivered per (tweet, metric), for one output shape."""
 
     shape: Shape
-    spans: dict[Pair, Days] = field(default_factory=dict)
+    spans: DayTable = field(default_factory=DayTable)
 
     def add(self, tweet_id: str, metric: str, delivered: Days) -> None:
-        if delivered:
-            pair = (tweet_id, metric)
-            self.spans[pair] = union(self.spans.get(pair, NOTHING), delivered)
+        self.spans.add(tweet_id, metric, delivered)
 
     def get(self, tweet_id: str, metric: str) -> Days:
-        return self.spans.get((tweet_id, metric), NOTHING)
+        return self.spans.row(tweet_id).get(metric, NOTHING)
 
     def last_day(self) -> date | None:
         """The latest day delivered for any (tweet, metric)."""
-        return max((d[-1][1] for d in self.spans.values() if d), default=None)
+        rows = self.spans.distinct_rows()
+        return max((d[-1][1] for row in rows for d in row.values()), default=None)
 
     def copy(self) -> Coverage:
-        return Coverage(self.shape, dict(self.spans))
+        return Coverage(self.shape, self.spans.copy())
 
     def record_window(
         self, window: Days, needs: Mapping[Pair, Days], arrived: Mapping[Pair, Days]
@@ -193,15 +324,12 @@ class Coverage:
     def restricted(self, tweet_ids: Iterable[str], first_day: date) -> Coverage:
         """Only the given tweets, and no day before ``first_day`` (keeps STATE the size of the
         selection and the configured range, whatever ran before)."""
-        keep = set(tweet_ids)
         before = ((date.min, first_day - _DAY),)
-        spans = {}
-        for pair, covered in self.spans.items():
-            if pair[0] in keep:
-                clipped = minus(covered, before)
-                if clipped:
-                    spans[pair] = clipped
-        return Coverage(self.shape, spans)
+
+        def clipped(row: Row) -> Row:
+            return _row((metric, minus(covered, before)) for metric, covered in row.items())
+
+        return Coverage(self.shape, per_row(tweet_ids, clipped, self.spans))
 
     # ---- STATE encoding
     def encode(self) -> dict[str, Any]:
@@ -209,24 +337,22 @@ class Coverage:
 
         Deterministic (sorted), so STATE is identical whatever the request concurrency.
         """
-        by_days: dict[Days, dict[str, set[str]]] = {}
-        for (tweet_id, metric), covered in self.spans.items():
-            if covered:
-                by_days.setdefault(covered, {}).setdefault(tweet_id, set()).add(metric)
-        entries: list[dict[str, Any]] = []
-        for covered, tweets in by_days.items():
-            by_metrics: dict[tuple[str, ...], list[str]] = {}
-            for tweet_id, metric_set in tweets.items():
-                ranked = tuple(sorted(metric_set, key=_metric_rank))
-                by_metrics.setdefault(ranked, []).append(tweet_id)
-            for metrics, tweet_ids in by_metrics.items():
-                entries.append(
-                    {
-                        "days": [[a.isoformat(), b.isoformat()] for a, b in covered],
-                        "metrics": list(metrics),
-                        "tweet_ids": sorted(tweet_ids, key=_tweet_rank),
-                    }
-                )
+        together: dict[tuple[Days, tuple[str, ...]], list[str]] = {}
+        for row, tweet_ids in self.spans.groups():
+            by_days: dict[Days, list[str]] = {}
+            for metric, covered in row.items():
+                by_days.setdefault(covered, []).append(metric)
+            for covered, metrics in by_days.items():
+                ranked = tuple(sorted(metrics, key=_metric_rank))
+                together.setdefault((covered, ranked), []).extend(tweet_ids)
+        entries: list[dict[str, Any]] = [
+            {
+                "days": [[a.isoformat(), b.isoformat()] for a, b in covered],
+                "metrics": list(metrics),
+                "tweet_ids": sorted(tweet_ids, key=_tweet_rank),
+            }
+            for (covered, metrics), tweet_ids in together.items()
+        ]
         entries.sort(key=lambda e: (e["days"], [_metric_rank(m) for m in e["metrics"]]))
         return {"version": FORMAT, "shape": self.shape.as_state(), "spans": entries}
 
@@ -243,10 +369,11 @@ class Coverage:
         group_by, layout = raw_shape.get("group_by"), raw_shape.get("metrics_layout")
         if not _strings(group_by) or not isinstance(layout, str):
             raise CoverageError("coverage shape is not group_by and metrics_layout")
-        coverage = cls(Shape(tuple(group_by), layout))
         entries = value.get("spans")
         if not isinstance(entries, list):
             raise CoverageError("coverage spans are not a list")
+        read: list[tuple[list[str], Days]] = []
+        in_entries: dict[str, list[int]] = {}  # tweet -> the entries listing it
         for entry in entries:
             if not isinstance(entry, Mapping):
                 raise CoverageError("a coverage span is not an object")
@@ -255,9 +382,26 @@ class Coverage:
                 raise CoverageError("a coverage span lacks tweet_ids or metrics")
             covered = _decode_days(entry.get("days"))
             for tweet_id in tweet_ids:
-                for metric in metrics:
-                    coverage.add(tweet_id, metric, covered)
-        return coverage
+                in_entries.setdefault(tweet_id, []).append(len(read))
+            read.append((metrics, covered))
+        # A tweet's row joins its entries: built once per combination of entries, and shared.
+        rows: dict[tuple[int, ...], Row] = {}
+        spans: dict[str, Row] = {}
+        for tweet_id, indexes in in_entries.items():
+            key = tuple(indexes)
+            if key not in rows:
+                rows[key] = _joined(read[i] for i in key)
+            spans[tweet_id] = rows[key]
+        return cls(Shape(tuple(group_by), layout), DayTable(spans))
+
+
+def _joined(entries: Iterable[tuple[list[str], Days]]) -> Row:
+    """The row of a tweet listed in ``entries`` (each: metrics, and their covered days)."""
+    row: dict[str, Days] = {}
+    for metrics, covered in entries:
+        for metric in metrics:
+            row[metric] = union(row.get(metric, NOTHING), covered)
+    return row
 
 
 def _strings(value: Any) -> TypeGuard[list[str]]:
@@ -303,10 +447,11 @@ class Needs:
     the part of them that is the lookback or days after the covered end of a pair that had
     coverage (the rest is backfill); ``base`` the coverage still valid for this configuration,
     to which the run adds what it delivers; ``reasons`` one line each on why rows are re-read.
+    Tweets that need the same days share their rows (:class:`DayTable`).
     """
 
-    days: dict[Pair, Days]
-    incremental: dict[Pair, Days]
+    days: DayTable
+    incremental: DayTable
     base: Coverage
     reasons: tuple[str, ...] = ()
 
@@ -315,8 +460,8 @@ def everything(
     shape: Shape, tweet_ids: Sequence[str], metrics: Sequence[str], period: Days
 ) -> Needs:
     """Needs of a run without usable coverage: every selected pair over the whole period."""
-    wanted = {(t, m): period for t in tweet_ids for m in metrics} if period else {}
-    return Needs(wanted, {}, Coverage(shape))
+    wanted = DayTable.same(tweet_ids, _row((metric, period) for metric in metrics))
+    return Needs(wanted, DayTable(), Coverage(shape))
 
 
 def compute_needs(
@@ -333,6 +478,8 @@ def compute_needs(
     never holds such a day, so it is always read). ``previous`` must be of ``shape`` (the
     caller drops coverage of another shape). Needs are the period minus valid coverage, plus
     ``lookback_days`` before each covered end, closed over output rows (see module docs).
+    A tweet's needs depend only on its rows, so each step runs once per group of tweets that
+    share them (:func:`per_row`), not once per tweet.
     """
     if previous is None or not previous.spans or not period:
         return everything(shape, tweet_ids, metrics, period)
@@ -340,21 +487,26 @@ def compute_needs(
         raise ValueError("coverage of another shape")
     first_day = period[0][0]
     valid, reasons = _valid(previous, shape, tweet_ids, metrics)
-    wanted: dict[Pair, Days] = {}
-    for tweet_id in tweet_ids:
+
+    def needed(covered: Row, ok: Row) -> Row:
+        row = {}
         for metric in metrics:
-            covered = previous.get(tweet_id, metric)
-            recent = intersect(lookback(covered, lookback_days), period)
-            need = union(minus(period, valid.get(tweet_id, metric)), recent)
-            if need:
-                wanted[(tweet_id, metric)] = need
+            recent = intersect(lookback(covered.get(metric, NOTHING), lookback_days), period)
+            row[metric] = union(minus(period, ok.get(metric, NOTHING)), recent)
+        return _row(row.items())
+
+    wanted = per_row(tweet_ids, needed, previous.spans, valid.spans)
     wanted = _closed(wanted, shape, tweet_ids, metrics)
-    incremental: dict[Pair, Days] = {}
-    for pair, need in wanted.items():
-        covered = previous.spans.get(pair, NOTHING)
-        if covered:
-            after = ((covered[-1][1] - timedelta(days=lookback_days), date.max),)
-            incremental[pair] = intersect(need, after)
+
+    def incremental_part(need: Row, covered: Row) -> Row:
+        row = {}
+        for metric, days_ in need.items():
+            if metric in covered:
+                after = ((covered[metric][-1][1] - timedelta(days=lookback_days), date.max),)
+                row[metric] = intersect(days_, after)
+        return _row(row.items())
+
+    incremental = per_row(tweet_ids, incremental_part, wanted, previous.spans)
     reasons.extend(_backfill_reasons(previous, tweet_ids, metrics, first_day))
     base = valid.restricted(tweet_ids, first_day)
     return Needs(wanted, incremental, base, tuple(reasons))
@@ -369,44 +521,49 @@ def _valid(
     tweets (metrics) were delivered: a covered unselected one means its counts are in the sum,
     a missing selected one means they are not.
     """
-    selected = set(tweet_ids)
-    chosen = set(metrics)
     if shape.per_tweet and shape.per_metric_sum:
         return previous.copy(), []
-    valid = Coverage(shape)
-    covered_tweets = {t for t, _ in previous.spans}
-    covered_metrics = {m for _, m in previous.spans}
+    covered = previous.spans
+    selected = set(tweet_ids)
+    chosen = set(metrics)
+    covered_metrics = _metrics_of(covered)
     if shape.per_tweet:  # long rows per tweet and day summing over the selected metrics
-        for tweet_id in tweet_ids:
-            ok = _common(previous, [(tweet_id, m) for m in metrics])
-            ok = minus(ok, _any(previous, [(tweet_id, m) for m in covered_metrics - chosen]))
-            for metric in metrics:
-                valid.add(tweet_id, metric, ok)
+        others = covered_metrics - chosen
+
+        def exact(row: Row) -> Row:
+            ok = _common(row.get(m, NOTHING) for m in metrics)
+            ok = minus(ok, _any(row.get(m, NOTHING) for m in others))
+            return _row((metric, ok) for metric in metrics)
+
+        valid = Coverage(shape, per_row(tweet_ids, exact, covered))
         if covered_metrics != chosen:
             return valid, [
                 "group_by has no engagement.type, so each row sums the selected metrics; the "
                 "metrics changed, so days delivered with other metrics are read again"
             ]
         return valid, []
+    # Rows that sum over tweets: the same valid days for every selected tweet, from the rows
+    # of the selected tweets (an empty one for a tweet never delivered) and of the others.
+    inside = _distinct(covered.row(t) for t in tweet_ids)
+    outside = _distinct(row for t, row in covered.rows() if t not in selected)
     if shape.per_metric_sum:  # rows per metric (and day) summing over the selected tweets
+        ok = {}
         for metric in covered_metrics | chosen:
-            ok = _common(previous, [(t, metric) for t in tweet_ids])
-            ok = minus(ok, _any(previous, [(t, metric) for t in covered_tweets - selected]))
-            for tweet_id in tweet_ids:
-                valid.add(tweet_id, metric, ok)
+            ok[metric] = _common(row.get(metric, NOTHING) for row in inside)
+            ok[metric] = minus(ok[metric], _any(row.get(metric, NOTHING) for row in outside))
+        valid = Coverage(shape, DayTable.same(tweet_ids, _row(ok.items())))
     else:  # rows per day summing over every selected tweet and metric
-        pairs = [(t, m) for t in tweet_ids for m in metrics]
-        ok = _common(previous, pairs)
-        others = [p for p in previous.spans if p[0] not in selected or p[1] not in chosen]
-        ok = minus(ok, _any(previous, others))
-        for tweet_id, metric in pairs:
-            valid.add(tweet_id, metric, ok)
+        every = _common(row.get(m, NOTHING) for row in inside for m in metrics)
+        unselected = _any(days_ for row in outside for days_ in row.values())
+        unchosen = _any(days_ for row in inside for m, days_ in row.items() if m not in chosen)
+        ok_days = minus(every, union(unselected, unchosen))
+        valid = Coverage(shape, DayTable.same(tweet_ids, _row((m, ok_days) for m in metrics)))
         if covered_metrics != chosen:
             return valid, [
                 "group_by has neither tweet.id nor engagement.type, so each row sums the selected "
                 "tweets and metrics; the metrics changed, so delivered days are read again"
             ]
-    if covered_tweets != selected:
+    if covered.tweets() != selected:
         return valid, [
             "group_by has no tweet.id, so each row sums the selected tweets; the selection "
             "changed, so days delivered for another selection are read again for every tweet"
@@ -414,60 +571,52 @@ def _valid(
     return valid, []
 
 
-def _common(coverage: Coverage, pairs: Sequence[Pair]) -> Days:
-    """Days covered for every one of ``pairs``."""
-    if not pairs:
-        return NOTHING
-    out = coverage.spans.get(pairs[0], NOTHING)
-    for pair in pairs[1:]:
+def _common(sets: Iterable[Days]) -> Days:
+    """Days in every one of ``sets`` (none when there are no sets)."""
+    out: Days | None = None
+    for value in sets:
+        out = value if out is None else intersect(out, value)
         if not out:
-            break
-        out = intersect(out, coverage.spans.get(pair, NOTHING))
-    return out
+            return NOTHING
+    return out or NOTHING
 
 
-def _any(coverage: Coverage, pairs: Iterable[Pair]) -> Days:
-    """Days covered for at least one of ``pairs``."""
+def _any(sets: Iterable[Days]) -> Days:
+    """Days in at least one of ``sets``."""
     out = NOTHING
-    for pair in pairs:
-        out = union(out, coverage.spans.get(pair, NOTHING))
+    for value in sets:
+        out = union(out, value)
     return out
 
 
 def _closed(
-    wanted: dict[Pair, Days], shape: Shape, tweet_ids: Sequence[str], metrics: Sequence[str]
-) -> dict[Pair, Days]:
+    wanted: DayTable, shape: Shape, tweet_ids: Sequence[str], metrics: Sequence[str]
+) -> DayTable:
     """Needs widened so that every output row touched is read whole (module docs: *closure*)."""
     if shape.per_tweet and shape.whole_row_per_metric:
         return wanted
-    out: dict[Pair, Days] = {}
     if shape.per_tweet:  # a row is (tweet, day): every metric of the tweet on those days
-        for tweet_id in tweet_ids:
-            need = _any_of(wanted, [(tweet_id, m) for m in metrics])
-            out.update({(tweet_id, m): need for m in metrics} if need else {})
-    elif shape.whole_row_per_metric:  # a row is (metric, day): every tweet for that metric
-        for metric in metrics:
-            need = _any_of(wanted, [(t, metric) for t in tweet_ids])
-            out.update({(t, metric): need for t in tweet_ids} if need else {})
-    else:  # a row is (day[, metric columns]): everything on those days
-        need = _any_of(wanted, list(wanted))
-        out.update({(t, m): need for t in tweet_ids for m in metrics} if need else {})
-    return out
 
+        def whole(row: Row) -> Row:
+            need = _any(row.values())
+            return _row((metric, need) for metric in metrics)
 
-def _any_of(wanted: Mapping[Pair, Days], pairs: Sequence[Pair]) -> Days:
-    out = NOTHING
-    for pair in pairs:
-        out = union(out, wanted.get(pair, NOTHING))
-    return out
+        return per_row(tweet_ids, whole, wanted)
+    rows = wanted.distinct_rows()
+    if shape.whole_row_per_metric:  # a row is (metric, day): every tweet for that metric
+        need = _row((m, _any(row.get(m, NOTHING) for row in rows)) for m in metrics)
+        return DayTable.same(tweet_ids, need)
+    # a row is (day[, metric columns]): everything on those days
+    every = _any(days_ for row in rows for days_ in row.values())
+    return DayTable.same(tweet_ids, _row((metric, every) for metric in metrics))
 
 
 def _backfill_reasons(
     previous: Coverage, tweet_ids: Sequence[str], metrics: Sequence[str], first_day: date
 ) -> list[str]:
     """One line per kind of backfill: new tweets, new metrics, an earlier start."""
-    covered_tweets = {t for t, _ in previous.spans}
-    covered_metrics = {m for _, m in previous.spans}
+    covered_tweets = previous.spans.tweets()
+    covered_metrics = _metrics_of(previous.spans)
     reasons = []
     new_tweets = [t for t in tweet_ids if t not in covered_tweets]
     if new_tweets:
@@ -481,7 +630,7 @@ def _backfill_reasons(
             f"metric(s) {', '.join(new_metrics)} have no delivered days yet: reading them over "
             "the configured range"
         )
-    starts = [d[0][0] for d in previous.spans.values() if d]
+    starts = [d[0][0] for row in previous.spans.distinct_rows() for d in row.values()]
     if starts and first_day < min(starts):
         reasons.append(
             f"the configured range now starts on {first_day.isoformat()}, before the first "

@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import reduce
+from typing import NamedTuple
 
 from tap_twitter_engagement.api import MAX_IDS, MAX_WINDOW_DAYS, format_api_time
-from tap_twitter_engagement.coverage import Days, intersect, minus, union
+from tap_twitter_engagement.coverage import (
+    NOTHING,
+    Days,
+    DayTable,
+    Pair,
+    Row,
+    intersect,
+    minus,
+    union,
+)
 
 __all__ = [
     "PlannedRequest",
@@ -91,13 +102,22 @@ def day_windows(needed: Days, max_days: int = MAX_WINDOW_DAYS) -> list[tuple[dat
     return out
 
 
+class _Kind(NamedTuple):
+    """Tweets with the same rows of needed and incremental days: planned alike."""
+
+    needs: Row
+    incremental: Row
+    #: Every day any of the metrics needs (tweets that need the same days share windows).
+    wanted: Days
+
+
 def plan_needs(
-    needs: Mapping[tuple[str, str], Days],
+    needs: Mapping[Pair, Days],
     tweet_ids: Sequence[str],
     metrics: Sequence[str],
     period_start: datetime,
     period_end: datetime,
-    incremental: Mapping[tuple[str, str], Days] | None = None,
+    incremental: Mapping[Pair, Days] | None = None,
     batch_size: int = MAX_IDS["historical"],
     max_days: int = MAX_WINDOW_DAYS,
 ) -> list[PlannedRequest]:
@@ -108,34 +128,52 @@ def plan_needs(
     of its tweets need there. For a run without state that is ceil(tweets/25) x
     ceil(days/28). Order: group, then window, then batch (STATE advances per window).
     ``period_start``/``period_end`` bound the windows (the end may be the current hour).
+    Day sets are looked at once per kind of tweet (same rows in ``needs`` and ``incremental``,
+    see ``coverage.DayTable``), not once per tweet: the work per tweet is a lookup.
     """
-    groups: dict[Days, list[str]] = {}
+    needed, recent = DayTable.of(needs), DayTable.of(incremental or {})
+    kinds: list[_Kind] = []
+    kind_of: dict[tuple[int, int], int] = {}  # ids of the two rows -> index in kinds
+    groups: dict[Days, tuple[list[str], list[int]]] = {}  # wanted -> tweets, and their kinds
     for tweet_id in tweet_ids:
-        wanted: Days = ()
-        for metric in metrics:
-            wanted = union(wanted, needs.get((tweet_id, metric), ()))
-        if wanted:
-            groups.setdefault(wanted, []).append(tweet_id)
+        need, new = needed.row(tweet_id), recent.row(tweet_id)
+        key = (id(need), id(new))
+        if key not in kind_of:
+            kind_of[key] = len(kinds)
+            wanted = reduce(union, (need.get(m, NOTHING) for m in metrics), NOTHING)
+            kinds.append(_Kind(need, new, wanted))
+        kind = kind_of[key]
+        if kinds[kind].wanted:
+            members, of = groups.setdefault(kinds[kind].wanted, ([], []))
+            members.append(tweet_id)
+            of.append(kind)
     requests: list[PlannedRequest] = []
     window_index = 0
-    for wanted, members in groups.items():
+    for wanted, (members, member_kinds) in groups.items():
         id_batches = batches(members, batch_size)
+        present = list(dict.fromkeys(member_kinds))
         for first, last in day_windows(wanted, max_days):
             span = ((first, last),)
             start = max(_midnight(first), period_start)
             end = min(_midnight(last) + timedelta(days=1), period_end)
             asked = tuple(
-                m for m in metrics if any(intersect(needs.get((t, m), ()), span) for t in members)
+                m
+                for m in metrics
+                if any(intersect(kinds[k].needs.get(m, NOTHING), span) for k in present)
             )
-            for b, batch in enumerate(id_batches):
-                backfill = any(
+            # Whether a tweet of the kind reads days never delivered in this window.
+            reads_new = {
+                k: any(
                     minus(
-                        intersect(needs.get((t, m), ()), span),
-                        (incremental or {}).get((t, m), ()),
+                        intersect(kinds[k].needs.get(m, NOTHING), span),
+                        kinds[k].incremental.get(m, NOTHING),
                     )
-                    for t in batch
                     for m in asked
                 )
+                for k in present
+            }
+            for b, batch in enumerate(id_batches):
+                of_batch = member_kinds[b * batch_size : (b + 1) * batch_size]
                 requests.append(
                     PlannedRequest(
                         tweet_ids=batch,
@@ -145,7 +183,7 @@ def plan_needs(
                         batch_index=b,
                         metrics=asked,
                         last_batch=b == len(id_batches) - 1,
-                        backfill=backfill,
+                        backfill=any(reads_new[k] for k in of_batch),
                     )
                 )
             window_index += 1
