@@ -503,6 +503,14 @@ def check_url(name: str, value: Any, example: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(name, f"is empty; {hint}")
     parts = urlsplit(value.strip())
+    if not parts.scheme and not parts.netloc and value.strip().startswith("/"):
+        # What `${VAR}/` (as the Meltano demo environment writes it) becomes with VAR unset or
+        # empty: name that cause, it is the likely one.
+        raise ConfigError(
+            name,
+            f"{value!r} has no scheme or host: an environment variable it is built from (such "
+            f"as SANDBOX_URL) is likely unset or empty; set it, or {hint}",
+        )
     if parts.scheme not in ("http", "https"):
         raise ConfigError(name, f"{value!r} is not an http(s) URL; {hint}")
     if not parts.hostname:

@@ -1,9 +1,12 @@
 """The extractor's Meltano plugin definition, derived from the tap's own settings schema.
 
 ``meltano.yml`` and the Hub-style definition in ``plugins/extractors/`` declare every setting
-with its kind, default, label and description; deriving them from ``CONFIG_SCHEMA`` (and the
-SDK's built-in settings) keeps the three in agreement, and a test compares them. Run
-``python -m tap_twitter_engagement.commands.meltano_definition`` to print the definition.
+with its kind, default, label and description, the default selection and the ``plan`` command;
+deriving them from ``CONFIG_SCHEMA`` (and the SDK's built-in settings) keeps the three in
+agreement, and tests compare them. ``python -m tap_twitter_engagement.commands.meltano_definition``
+prints the definition; ``--write`` rewrites both files. The Hub definition is written with its
+keys in alphabetical order at every level, as the Hub's yamllint rules require; ``meltano.yml``
+keeps the readable order (name first).
 """
 
 from __future__ import annotations
@@ -25,6 +28,33 @@ SETTINGS_GROUPS = [
     ["consumer_key", "consumer_secret", "access_token", "access_token_secret"],
     ["consumer_key", "consumer_secret", "accounts"],
 ]
+#: What a project syncs unless it selects otherwise: the daily engagement only. Without it
+#: Meltano selects ``*.*``, every stream, and the /28hr and /totals streams spend requests
+#: against the contract's limits. The ``*`` also matches the streams other ``group_by`` shapes
+#: write to (``historical_engagement_by_<parts>``, ``historical_engagement_wide``).
+SELECT = ["historical_engagement*.*"]
+#: ``meltano invoke tap-twitter-engagement:plan``: the plan reads the settings Meltano exports as
+#: ``TAP_TWITTER_ENGAGEMENT_*`` variables (``--config ENV``).
+COMMANDS = {
+    "plan": {
+        "executable": "tap-twitter-engagement-plan",
+        "args": "--config ENV",
+        "description": "What a sync would do (tweets, requests, time, billed handles), without "
+        "calling the Engagement API. Add --state FILE to plan from a state.",
+    }
+}
+#: The Hub's connector quality (gold, silver, bronze or unknown), which Meltano rates from usage
+#: data: gold, SDK-based with high usage; silver, SDK-based with low to medium usage; bronze, not
+#: SDK-based; unknown ("No Data"), no usage data. This variant is SDK-based and nobody's usage of
+#: it is known yet, so ``unknown`` is the honest rating until the Hub has data.
+QUALITY = "unknown"
+#: Where ``--write`` puts the Hub definition, from the project's root.
+HUB_DEFINITION = Path("plugins") / "extractors" / "tap-twitter-engagement.yml"
+#: The Hub definition's first line: it is generated, so edits belong in the schema or here.
+HUB_HEADER = (
+    "# Generated from the tap's settings schema by\n"
+    "# `python -m tap_twitter_engagement.commands.meltano_definition --write`: do not edit.\n"
+)
 
 
 def meltano_kind(prop: Mapping[str, Any]) -> str:
@@ -76,7 +106,8 @@ def capabilities() -> list[str]:
 
 
 def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
-    """The Hub-style extractor definition (for ``meltano add --from-ref``)."""
+    """The Hub-style extractor definition (for ``meltano add --from-ref``), valid against the
+    Hub's JSON schema (``tests/data/meltano-hub/``)."""
     return {
         "name": TapTwitterEngagement.name,
         "namespace": "tap_twitter_engagement",
@@ -90,29 +121,45 @@ def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
         "docs": f"{REPO_URL}#readme",
         "keywords": ["meltano_sdk", "api", "twitter", "x", "social_media"],
         "maintenance_status": "active",
+        "quality": QUALITY,
         "pip_url": pip_url,
         "executable": TapTwitterEngagement.name,
         "capabilities": capabilities(),
+        "select": SELECT,
+        "commands": COMMANDS,
         "settings_group_validation": SETTINGS_GROUPS,
         "settings": settings(),
     }
 
 
+def dump(value: Any, *, sort_keys: bool = False) -> str:
+    """YAML as both files are written: block style, 100 columns, two-space indentation and
+    sequences not indented under their key (what the Hub's yamllint rules ask)."""
+    return yaml.safe_dump(value, sort_keys=sort_keys, width=100, allow_unicode=True)
+
+
+def hub_text() -> str:
+    """The Hub definition file: keys in alphabetical order at every level (yamllint's
+    ``key-ordering``, which the Hub enforces)."""
+    return HUB_HEADER + dump(definition(), sort_keys=True)
+
+
 def write(root: Path) -> None:
-    """Rewrite the Hub definition, and the extractor's settings groups and settings in
-    ``meltano.yml``, from the schema (the rest of ``meltano.yml`` is kept as it is)."""
-
-    def dump(value: Any) -> str:
-        return yaml.safe_dump(value, sort_keys=False, width=100, allow_unicode=True)
-
-    (root / "plugins" / "extractors" / "tap-twitter-engagement.yml").write_text(dump(definition()))
+    """Rewrite the Hub definition, and in ``meltano.yml`` the extractor's capabilities,
+    selection, commands, settings groups and settings, from the schema (the rest of
+    ``meltano.yml`` is kept as it is)."""
+    (root / HUB_DEFINITION).write_text(hub_text())
     project = root / "meltano.yml"
     text = project.read_text()
-    start = text.index(
-        "    settings_group_validation:\n", text.index("  - name: tap-twitter-engagement\n")
-    )
+    start = text.index("    capabilities:\n", text.index("  - name: tap-twitter-engagement\n"))
     end = text.index("  loaders:\n")
-    declared = {"settings_group_validation": SETTINGS_GROUPS, "settings": settings()}
+    declared = {
+        "capabilities": capabilities(),
+        "select": SELECT,
+        "commands": COMMANDS,
+        "settings_group_validation": SETTINGS_GROUPS,
+        "settings": settings(),
+    }
     block = "".join(
         f"    {line}" if line.strip() else line for line in dump(declared).splitlines(keepends=True)
     )
@@ -123,4 +170,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--write"]:
         write(Path.cwd())
     else:
-        yaml.safe_dump(definition(), sys.stdout, sort_keys=False, width=100, allow_unicode=True)
+        sys.stdout.write(hub_text())

@@ -1,13 +1,16 @@
-"""What the Meltano project tests share: Meltano itself, and a throwaway PostgreSQL."""
+"""What the Meltano project tests share: Meltano itself, a copy of the project of its own, and
+a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,57 @@ def meltano() -> str:
             pytest.fail("Meltano is not installed; CI runs `make test`, which installs it")
         pytest.skip("Meltano is not installed: run `make test`, which installs it")
     return str(path)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without what configures Meltano, the plugins or the demo
+    (``MELTANO_*``, ``TAP_TWITTER_ENGAGEMENT_*``, ``TARGET_*``, ``DBT_*``, ``SANDBOX_URL``), then
+    ``extra``: a test's Meltano sees only what the test sets, not the developer's shell."""
+    prefixes = ("MELTANO_", "TAP_TWITTER_ENGAGEMENT_", "TARGET_", "DBT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes) and k != "SANDBOX_URL"}
+    return {**env, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", **extra}
+
+
+@dataclass(frozen=True)
+class MeltanoProject:
+    """A Meltano project in a directory of its own, and how to run Meltano in it."""
+
+    root: Path
+    meltano: str
+
+    def run(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``meltano <args>`` in the project with ``clean_env(**env)``, output captured."""
+        return subprocess.run(
+            [self.meltano, *args],
+            cwd=self.root,
+            env=clean_env(**(env or {})),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def project_copy(meltano: str, tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
+    """The checkout's Meltano project (``meltano.yml``, ``plugins/``) copied to a directory of
+    its own, the extractor and target-jsonl installed into the copy's ``.meltano/``: what Meltano
+    runs or writes there never touches the checkout's ``.meltano/``. One line differs: the
+    extractor installs from the checkout (``-e <checkout>``), where ``-e .`` would mean the copy.
+    Tests must not change the copy: it is shared by the session."""
+    root = tmp_path_factory.mktemp("meltano-project")
+    shutil.copytree(ROOT / "plugins", root / "plugins")
+    text = (ROOT / "meltano.yml").read_text()
+    assert text.count("    pip_url: -e .\n") == 1, "the extractor's pip_url is no longer -e ."
+    text = text.replace("    pip_url: -e .\n", f"    pip_url: -e {shlex.quote(str(ROOT))}\n")
+    (root / "meltano.yml").write_text(text)
+    project = MeltanoProject(root, meltano)
+    for plugin_type, name in (("extractor", "tap-twitter-engagement"), ("loader", "target-jsonl")):
+        installed = project.run("install", "--plugin-type", plugin_type, name)
+        assert installed.returncode == 0, installed.stderr[-3000:]
+    return project
 
 
 def _postgres_bin() -> Path | None:
