@@ -372,6 +372,12 @@ class Client:
             )
         if status == 400 and any("Tweet ID(s) are unavailable" in m for m in messages):
             raise RefusedTweets("protected", [], text)
+        if status == 400 and where.endswith("/historical") and _too_old(messages):
+            raise TapHTTPError(
+                f"The API refused the window as older than it serves (400 from {where}: {text}). "
+                f"Lower max_history_days (now {self.settings.max_history_days}) to the history "
+                "your contract serves."
+            )
         if status == 406:
             raise TapHTTPError(
                 f"The API requires gzip (406: {text}); the tap always asks for it, so a proxy "
@@ -423,6 +429,15 @@ def _read_body(response: requests.Response) -> bytes:
     if inflater is not None:
         chunks.append(inflater.flush())
     return b"".join(chunks)
+
+
+def _too_old(messages: list[str]) -> bool:
+    """Whether a 400 of ``/historical`` refuses the window for its age (the documented limits
+    are the last 365 days and 2014-09-01; the exact words are not)."""
+    return any(
+        "historical" in m.lower() and any(w in m.lower() for w in ("available", "older", "days"))
+        for m in messages
+    )
 
 
 def _forbidden_tweets(messages: list[str]) -> bool:

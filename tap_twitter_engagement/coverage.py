@@ -639,6 +639,48 @@ def _backfill_reasons(
     return reasons
 
 
+# --- narrowing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Narrowed:
+    """What the state covers that the configuration no longer selects: tweets, metrics delivered
+    by the last run (their coverage reaches its last day), and days outside the period."""
+
+    tweets: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    days_before: int = 0
+    days_after: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.tweets or self.metrics or self.days_before or self.days_after)
+
+
+def narrowed(
+    previous: Coverage, tweet_ids: Sequence[str], metrics: Sequence[str], period: Days
+) -> Narrowed:
+    """What ``previous`` delivered that a run of this selection, metrics and period no longer
+    reads: its rows stay in a target as last written (targets never delete)."""
+    if not period or not previous.spans:
+        return Narrowed()
+    selected, chosen = set(tweet_ids), set(metrics)
+    last = previous.last_day()
+    covered: Days = NOTHING
+    current: set[str] = set()
+    for row in previous.spans.distinct_rows():
+        for metric, spans in row.items():
+            covered = union(covered, spans)
+            if spans and spans[-1][1] == last:
+                current.add(metric)
+    first, final = period[0][0], period[-1][1]
+    return Narrowed(
+        tweets=tuple(t for t in previous.spans.tweets() if t not in selected),
+        metrics=tuple(sorted(current - chosen, key=_metric_rank)),
+        days_before=count(intersect(covered, ((date.min, first - _DAY),))),
+        days_after=count(intersect(covered, ((final + _DAY, date.max),))),
+    )
+
+
 # --- reading it back from STATE ------------------------------------------------------------------
 
 

@@ -2,8 +2,8 @@
 
 Users think in calendar days ("from 10 days ago to 5 days ago"); the API thinks in hour-aligned,
 end-exclusive UTC instants. This module is the single place where one becomes the other, so
-that every off-by-one decision (inclusive end day, the current partial hour, the 365-day
-history limit) is made once and tested once.
+that every off-by-one decision (inclusive end day, the current partial hour, the history
+limit) is made once and tested once.
 """
 
 from __future__ import annotations
@@ -74,14 +74,24 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def history_floor(now: datetime, history_days: int = 365) -> datetime:
-    """Earliest instant the tap asks for: the first full UTC day inside the last ``history_days``.
+#: The earliest day X's API reference says ``/historical`` serves (its current overview says
+#: the last 365 days instead; ``max_history_days`` chooses between them).
+OLDEST_DATA = date(2014, 9, 1)
+#: ``max_history_days`` by default: the current overview's limit, the binding one for a
+#: contract bought today (README: Settings).
+DEFAULT_HISTORY_DAYS = 365
 
-    The API rejects a ``start`` older than now minus 365 days. Rounding up to the next midnight,
+
+def history_floor(now: datetime, history_days: int = DEFAULT_HISTORY_DAYS) -> datetime:
+    """Earliest instant the tap asks for: the first full UTC day inside the last ``history_days``,
+    and never before 2014-09-01.
+
+    The API rejects a ``start`` older than its history limit. Rounding up to the next midnight,
     rather than using that exact instant, leaves up to a day of margin for the time that passes
     between planning a request and sending it, and keeps periods day-aligned.
     """
-    return _midnight((_utc(now) - timedelta(days=history_days)).date()) + _DAY
+    floor = _midnight((_utc(now) - timedelta(days=history_days)).date()) + _DAY
+    return max(floor, _midnight(OLDEST_DATA))
 
 
 def _setting(settings: Mapping[str, Any], key: str, default: Any) -> Any:
@@ -158,12 +168,23 @@ def _pick_day(
     return today - timedelta(days=_days_back(settings, back_key)), back_key
 
 
+def configured_first_day(settings: Mapping[str, Any], now: datetime) -> date:
+    """The first day the Duration settings ask for, before any clipping to the history floor."""
+    today = _utc(now).date()
+    if _choice(settings, "duration", DURATIONS) == "single_date":
+        keys = ("report_date_mode", "report_date", "days_back")
+    else:
+        keys = ("start_date_mode", "start_date", "days_back_to_start_from")
+    return _pick_day(settings, mode_key=keys[0], date_key=keys[1], back_key=keys[2], today=today)[0]
+
+
 def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) -> Period:
     """Turn Duration settings into the hour-aligned UTC period to sync.
 
     Both range ends are inclusive calendar days, as users read them. A period reaching today
     stops at the current hour because the current hour is still changing. A start before
-    ``floor`` is clipped rather than rejected: "the last 400 days" should still sync what exists.
+    ``floor`` is clipped rather than rejected: "the last 400 days" should still sync what exists
+    (the caller says so: :func:`configured_first_day`).
     """
     now = _utc(now)
     floor = _utc(floor)
@@ -204,12 +225,11 @@ def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) 
     this_hour = now.replace(minute=0, second=0, microsecond=0)
     end = min(_midnight(last) + _DAY, this_hour)
     if end <= floor:
-        served = (today - floor.date()).days + 1
         raise ConfigError(
             end_key,
-            f"the period ends on {last.isoformat()}, before the earliest day with data, "
-            f"{floor.date().isoformat()}: the API serves only the last {served} days; "
-            "choose a later end day",
+            f"the period ends on {last.isoformat()}, before the earliest day the API is asked "
+            f"for, {floor.date().isoformat()} (max_history_days); choose a later end day, or "
+            "raise max_history_days if your contract serves older data",
         )
     start = max(_midnight(first), floor)
     if start >= end:

@@ -176,13 +176,14 @@ def check_state(state: Any) -> dict[str, Any]:
         partitions = bookmark.get("partitions", [])
         if not isinstance(partitions, list) or not all(isinstance(p, dict) for p in partitions):
             raise StateError(f"the partitions of {stream} are not a list of objects")
-    historical = bookmarks.get("historical_engagement", {})
-    for part in [historical, *historical.get("partitions", [])]:
-        _check_historical(part)
+    for stream, bookmark in bookmarks.items():  # every shape of the historical stream
+        if stream.startswith("historical_engagement"):
+            for part in [bookmark, *bookmark.get("partitions", [])]:
+                _check_historical(stream, part)
     return state
 
 
-def _check_historical(bookmark: Mapping[str, Any]) -> None:
+def _check_historical(stream: str, bookmark: Mapping[str, Any]) -> None:
     value = bookmark.get("replication_key_value")
     if value is not None:
         ok = isinstance(value, str) and len(value) == 10
@@ -191,14 +192,12 @@ def _check_historical(bookmark: Mapping[str, Any]) -> None:
         except ValueError:
             ok = False
         if not ok:
-            raise StateError(
-                f"historical_engagement's replication_key_value {value!r} is not a YYYY-MM-DD day"
-            )
+            raise StateError(f"{stream}'s replication_key_value {value!r} is not a YYYY-MM-DD day")
     if "coverage" in bookmark:
         try:
             Coverage.decode(bookmark["coverage"])
         except CoverageError as exc:
-            raise StateError(f"historical_engagement: {exc}") from None
+            raise StateError(f"{stream}: {exc}") from None
 
 
 # --- catalog -------------------------------------------------------------------------------------

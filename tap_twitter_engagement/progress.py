@@ -1,4 +1,4 @@
-"""Progress of a long sync on stderr: requests done of planned, rows, rate, ETA, now and then."""
+"""Progress of a long sync on stderr: requests done of planned, records written, rate, ETA."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ class Progress:
         self.planned = planned
         self.interval = interval
         self.requests = 0
-        self.rows = 0
+        self.records = 0
         self._started = time.monotonic()
         self._last = self._started
 
-    def request_done(self, rows: int) -> None:
-        self.requests += 1
-        self.rows += rows
+    def request_done(self, records: int, requests: int = 1) -> None:
+        """Count a request done and the records it let the stream write."""
+        self.requests += requests
+        self.records += records
         now = time.monotonic()
         if now - self._last >= self.interval:
             self._last = now
@@ -29,12 +30,12 @@ class Progress:
 
     def line(self, now: float | None = None) -> str:
         elapsed = max(1e-9, (now or time.monotonic()) - self._started)
-        rate = self.rows / elapsed
+        rate = self.records / elapsed
         left = self.planned - self.requests
         eta = elapsed / self.requests * left if self.requests else float("nan")
         return (
-            f"Progress: {self.requests}/{self.planned} requests, {self.rows:,} rows, "
-            f"{rate:,.0f} rows/s, ETA {_duration(eta)}"
+            f"Progress: {self.requests}/{self.planned} requests, {self.records:,} records, "
+            f"{rate:,.0f} records/s, ETA {_duration(eta)}"
         )
 
     def finish(self) -> None:

@@ -351,8 +351,6 @@ class Aggregator:
         self.per_window = "engagement.day" in self.group_by
         self.wide_metrics = list(wide_metrics) if wide_metrics else None
         self._sums = Rollup(self.group_by)
-        #: Canonical rows read so far (after filtering), for progress lines.
-        self.rows = 0
         #: What identifies an output row (the grouping, less the metric in the wide layout),
         #: and the rows withheld because a bucket they sum did not arrive.
         self._row_parts = tuple(
@@ -382,15 +380,12 @@ class Aggregator:
                     if r["engagement_date"]
                     in keep.get((str(r["tweet_id"]), str(r["engagement_type"])), ())
                 )
-            out = list(records)
-            self.rows += len(out)
-            return self._shape(out)
+            return self._shape(records)
         rows = [
             r
             for r in flatten(grouping, self.hourly)
             if keep is None or r.day.isoformat() in keep.get((r.tweet_id, r.engagement_type), ())
         ]
-        self.rows += len(rows)
         if self.direct:
             return self._shape(direct_records(rows, self.group_by))
         self._sums.add(rows)

@@ -20,6 +20,7 @@ from typing import Any
 
 from tap_twitter_engagement.client import Client
 from tap_twitter_engagement.concurrency import ordered_concurrent
+from tap_twitter_engagement.dates import Period, history_floor, resolve_period
 from tap_twitter_engagement.errors import AccessRefused, AccountsFailed
 from tap_twitter_engagement.pacing import Pacer
 from tap_twitter_engagement.selection import (
@@ -167,6 +168,9 @@ class AccountRun:
                     self.label,
                     account.tweet_selection,
                 )
+                found = len(self._selection.tweet_ids)
+                if account.tweet_selection == "recent" and found < account.number_of_tweets:
+                    self.logger.info("%s", _why_fewer(account, found))
             return self._selection
 
     def tweet_metadata(self) -> dict[str, Mapping[str, Any]]:
@@ -194,12 +198,38 @@ class AccountRun:
             return self._metadata
 
 
+def _why_fewer(account: Account, found: int) -> str:
+    """Why recent mode selected fewer tweets than ``number_of_tweets`` asks for."""
+    left_out = [
+        what
+        for what, on in (
+            ("retweets (exclude_retweets)", account.exclude_retweets),
+            ("replies (exclude_replies)", account.exclude_replies),
+        )
+        if on
+    ]
+    cap = (
+        "800 most recent tweets when replies are left out"
+        if account.exclude_replies
+        else ("3,200 most recent tweets")
+    )
+    return (
+        f"{found} of the {account.number_of_tweets} tweets number_of_tweets asks for: the "
+        f"account's timeline ended there. X lists at most the {cap}, and never deleted, "
+        "withheld or protected ones"
+        + (f"; this configuration leaves out {' and '.join(left_out)}" if left_out else "")
+        + "."
+    )
+
+
 class Run:
     """What the streams of one tap run share (see the module docs)."""
 
     def __init__(self, settings: Settings, logger: logging.Logger) -> None:
         self.settings = settings
         self.logger = logger
+        #: When the run started (UTC, to the second): the ``read_at`` of its rows.
+        self.started_at = datetime.now(UTC).replace(microsecond=0)
         #: Set on SIGTERM/SIGINT: every wait and request in flight ends at once.
         self.stop = threading.Event()
         self.pacer = Pacer(
@@ -217,7 +247,21 @@ class Run:
         #: Whether a stream is selected in this run (set by the tap, which knows the catalog).
         self.is_selected: Callable[[str], bool] = lambda _name: False
         self._users_read = False
+        self._period: Period | None = None
         self._lock = threading.Lock()
+
+    def period_at(self, now: datetime) -> Period:
+        """The configured period at ``now`` (UTC, hour-aligned, end exclusive), clipped to the
+        history ``max_history_days`` allows."""
+        settings = self.settings
+        floor = history_floor(now, settings.max_history_days)
+        return resolve_period(settings.as_mapping(), now, floor)
+
+    def period(self) -> Period:
+        """The period of this run: at its start, the same for every account and stream."""
+        if self._period is None:
+            self._period = self.period_at(self.started_at)
+        return self._period
 
     def ready(self) -> list[AccountRun]:
         """The accounts that have not failed, their users read (once, the first time)."""

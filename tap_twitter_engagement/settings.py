@@ -14,8 +14,14 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_twitter_engagement.dates import (
+    DEFAULT_HISTORY_DAYS,
+    DURATIONS,
+    MODES,
+    history_floor,
+    resolve_period,
+)
 from tap_twitter_engagement.dates import DEFAULTS as DATE_DEFAULTS
-from tap_twitter_engagement.dates import DURATIONS, MODES, history_floor, resolve_period
 from tap_twitter_engagement.errors import ConfigError
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
@@ -35,8 +41,10 @@ ACCOUNT_SETTINGS = (
     "exclude_replies",
 )
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
-#: Days back beyond this are certainly a mistake (the API serves the last 365 days).
+#: Days back beyond this are certainly a mistake (for older days, give a specific date).
 MAX_DAYS_BACK = 3650
+#: The most ``max_history_days`` may say: beyond 2014-09-01 whatever the date.
+MAX_HISTORY_DAYS = 20000
 _URL_SETTINGS = {
     "api_url": "https://data-api.twitter.com",
     "timeline_api_url": "https://api.twitter.com",
@@ -242,6 +250,16 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     _date("end_date", "End date"),
     _days_back("days_back_to_end_at", "Days back to end at"),
     th.Property(
+        "max_history_days",
+        th.IntegerType(minimum=1, maximum=MAX_HISTORY_DAYS),
+        default=DEFAULT_HISTORY_DAYS,
+        title="Max history days",
+        description="How far back /historical is asked, in days before today (UTC), never "
+        "before 2014-09-01. X's API reference serves anything since 2014-09-01, its current "
+        "overview the last 365 days (the default); raise it if your contract serves older data. "
+        "A range starting earlier is clipped, with a WARNING naming the days left out.",
+    ),
+    th.Property(
         "lookback_days",
         th.IntegerType(minimum=0, maximum=365),
         default=3,
@@ -376,6 +394,7 @@ class Settings:
     end_date_mode: str
     end_date: str | None
     days_back_to_end_at: int
+    max_history_days: int
     lookback_days: int
     request_timeout: int
     max_retries: int
@@ -616,7 +635,8 @@ def check(config: Mapping[str, Any], now: datetime, *, credentials_required: boo
             "'wide' needs engagement.type in group_by (one "
             "column per metric); add it, or use 'long'",
         )
-    resolve_period(config, now, history_floor(now))
+    days = config.get("max_history_days") or DEFAULT_HISTORY_DAYS
+    resolve_period(config, now, history_floor(now, days))
 
 
 def _check_token(name: str, value: Any) -> None:

@@ -57,9 +57,11 @@ from tap_twitter_engagement.streams import (
     EngagementTotalsStream,
     HistoricalEngagementStream,
     SkippedTweetsStream,
+    TrackedStream,
     TweetsStream,
     historical_schema_for,
 )
+from tap_twitter_engagement.streams.historical import DEFAULT_STREAM
 
 if TYPE_CHECKING:
     from singer_sdk import Stream
@@ -212,6 +214,7 @@ class TapTwitterEngagement(Tap):
             TweetsStream(self, self.run),
             SkippedTweetsStream(self, self.run),
             AccountsStream(self, self.run),
+            TrackedStream(self, self.run),
         ]
 
     def sync_and_report(self) -> None:
@@ -316,28 +319,40 @@ def validated(
 
 
 def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logger) -> None:
-    """Give ``historical_engagement`` the schema and keys of the configuration, not the catalog's.
+    """Give the historical stream the name, schema and keys of the configuration, not the
+    catalog's.
 
-    Its columns and key properties follow ``group_by`` and ``metrics_layout``; a catalog
+    Its name, columns and key properties follow ``group_by`` and ``metrics_layout``; a catalog
     discovered under other settings would announce keys that disagree with the records, and an
-    upserting target would merge rows on the wrong key. The stream's selection is kept.
+    upserting target would merge rows on the wrong key. An entry of another shape is renamed to
+    this one's stream; the selection is kept.
     """
-    entry = catalog.get_stream(HistoricalEngagementStream.name)
+    name, schema, keys, replication_key = historical_schema_for(settings)
+    entry = catalog.get_stream(name)
     if entry is None:
-        return
-    schema, keys, replication_key = historical_schema_for(settings)
+        entry = next(
+            (e for e in catalog.streams if e.tap_stream_id.startswith(DEFAULT_STREAM)), None
+        )
+        if entry is None:
+            return
     old_keys = list(entry.key_properties or entry.metadata.root.table_key_properties or [])
     old_columns = list((entry.schema.to_dict().get("properties") or {}).keys())
-    if old_keys == keys and old_columns == list(schema["properties"]):
+    if (
+        entry.tap_stream_id == name
+        and old_keys == keys
+        and old_columns == list(schema["properties"])
+    ):
         return
     logger.warning(
-        "The catalog's historical_engagement was discovered under other settings (key "
-        "properties %s, columns %s); using the configuration's (group_by %s, metrics_layout "
-        "%s: key properties %s). Rediscover the catalog to silence this.",
+        "The catalog's %s was discovered under other settings (key properties %s, columns "
+        "%s); using the configuration's (group_by %s, metrics_layout %s: stream %s, key "
+        "properties %s). Rediscover the catalog to silence this.",
+        entry.tap_stream_id,
         old_keys,
         old_columns,
         list(settings.group_by),
         settings.metrics_layout,
+        name,
         keys,
     )
     selected = entry.metadata.root.selected
@@ -349,6 +364,10 @@ def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logg
         selected_by_default=True,
     )
     metadata.root.selected = selected
+    if entry.tap_stream_id != name:
+        catalog.pop(entry.tap_stream_id, None)
+        entry.tap_stream_id = entry.stream = name
+        catalog[name] = entry
     entry.schema = Schema.from_dict(schema)
     entry.key_properties = keys
     entry.replication_key = replication_key

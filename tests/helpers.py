@@ -52,19 +52,25 @@ class SyncResult:
 
 
 class Target:
-    """An upserting target in memory: one table per (key properties, columns) shape."""
+    """An upserting target in memory: one table per (key properties, columns) shape. Rows are
+    kept without ``read_at`` (when the run read them), so that runs at different times compare;
+    ``is_final`` is kept."""
 
     def __init__(self) -> None:
         self.tables: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[tuple, dict]] = {}
 
     def load(self, result: SyncResult, stream: str = "historical_engagement") -> None:
-        schema = next(s for s in result.schemas if s["stream"] == stream)
+        """Upsert ``stream``'s records (``historical_engagement``: whichever shape's stream the
+        run wrote)."""
+        schema = next(s for s in result.schemas if s["stream"].startswith(stream))
         keys = tuple(schema["key_properties"])
         columns = tuple(sorted(schema["schema"]["properties"]))
         table = self.tables.setdefault((keys, columns), {})
-        for record in result.by_stream.get(stream, []):
+        for record in result.by_stream.get(schema["stream"], []):
             assert set(record) <= set(columns)
-            table[tuple(record[k] for k in keys)] = record
+            table[tuple(record[k] for k in keys)] = {
+                k: v for k, v in record.items() if k != "read_at"
+            }
 
 
 def pin_flow(sandbox: Sandbox, handle: str) -> dict[str, str]:
@@ -88,7 +94,10 @@ def partition_state(
 ) -> dict[str, Any]:
     """The state of one account's partition of ``stream`` (without ``account_id``: the only
     partition there is), or ``{}``."""
-    parts = state.get("bookmarks", {}).get(stream, {}).get("partitions", [])
+    bookmarks = state.get("bookmarks", {})
+    if stream == "historical_engagement" and stream not in bookmarks:  # another shape's stream
+        stream = next((s for s in bookmarks if s.startswith(stream)), stream)
+    parts = bookmarks.get(stream, {}).get("partitions", [])
     if account_id is None:
         assert len(parts) <= 1, f"{len(parts)} partitions: name the account"
         return parts[0] if parts else {}
@@ -115,7 +124,7 @@ def parse_messages(text: str) -> SyncResult:
             result.schemas.append(message)
         elif message["type"] == "RECORD":
             result.by_stream.setdefault(message["stream"], []).append(message["record"])
-            if message["stream"] == "historical_engagement":
+            if message["stream"].startswith("historical_engagement"):  # any shape's stream
                 result.records.append(message["record"])
         elif message["type"] == "STATE":
             result.states.append(message["value"])
@@ -174,11 +183,16 @@ def run_raw(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def catalog_selecting(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
+    """The discovered catalog with ``streams`` selected; ``historical_engagement`` selects
+    whichever shape's stream the config writes (as Meltano's ``historical_engagement*``)."""
     catalog = TapTwitterEngagement(config=dict(config), parse_env_config=False).catalog_dict
     for entry in catalog["streams"]:
+        name = entry["tap_stream_id"]
+        if name.startswith("historical_engagement"):
+            name = "historical_engagement"
         for metadata in entry["metadata"]:
             if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+                metadata["metadata"]["selected"] = name in streams
     return catalog
 
 
@@ -259,11 +273,25 @@ def expected_records(
     return records
 
 
+#: Columns that say when and how a row was read, not what it counts.
+PROVENANCE = ("is_final", "read_at")
+
+
+def unstamped(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records without ``read_at``, which differs between runs at different times."""
+    return [{k: v for k, v in r.items() if k != "read_at"} for r in records]
+
+
 def by_key(records: list[dict[str, Any]]) -> dict[tuple, int]:
-    """Records as {key tuple: count} (columns in name order); fails on a duplicate key."""
+    """Records as {key tuple: count} (columns in name order, ``is_final`` and ``read_at`` left
+    out); fails on a duplicate key."""
     out: dict[tuple, int] = {}
     for record in records:
-        key = tuple(sorted((k, v) for k, v in record.items() if k != "engagement_count"))
+        key = tuple(
+            sorted(
+                (k, v) for k, v in record.items() if k != "engagement_count" and k not in PROVENANCE
+            )
+        )
         assert key not in out, f"duplicate key {key}"
         out[key] = record["engagement_count"]
     return out

@@ -28,11 +28,12 @@ SETTINGS_GROUPS = [
     ["consumer_key", "consumer_secret", "access_token", "access_token_secret"],
     ["consumer_key", "consumer_secret", "accounts"],
 ]
-#: What a project syncs unless it selects otherwise: the daily engagement only. Without it
+#: What a project syncs unless it selects otherwise: the daily engagement, and ``tracked``
+#: (what the configuration tracks, which the marts join to; no request of its own). Without it
 #: Meltano selects ``*.*``, every stream, and the /28hr and /totals streams spend requests
 #: against the contract's limits. The ``*`` also matches the streams other ``group_by`` shapes
 #: write to (``historical_engagement_by_<parts>``, ``historical_engagement_wide``).
-SELECT = ["historical_engagement*.*"]
+SELECT = ["historical_engagement*.*", "tracked.*"]
 #: ``meltano invoke tap-twitter-engagement:plan``: the plan reads the settings Meltano exports as
 #: ``TAP_TWITTER_ENGAGEMENT_*`` variables (``--config ENV``).
 COMMANDS = {

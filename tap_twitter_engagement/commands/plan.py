@@ -47,14 +47,12 @@ PLAN_CUT = (
 def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     """The plan, account by account, then the whole run (failed accounts are left out and
     reported by the caller)."""
-    stream = tap.streams["historical_engagement"]
-    if not isinstance(stream, HistoricalEngagementStream):  # pragma: no cover - wiring error
-        raise TypeError(type(stream))
+    stream = next(s for s in tap.streams.values() if isinstance(s, HistoricalEngagementStream))
     settings = tap.settings
     period = stream.period(now)
     days = (period.end - period.start).total_seconds() / 86400
     lines = [
-        "Plan for historical_engagement (no Engagement API call was made):",
+        f"Plan for {stream.name} (no Engagement API call was made):",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
         f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",

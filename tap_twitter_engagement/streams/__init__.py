@@ -8,6 +8,7 @@ from tap_twitter_engagement.streams.historical import (
 )
 from tap_twitter_engagement.streams.hourly import Engagement28hrStream
 from tap_twitter_engagement.streams.totals import EngagementTotalsStream
+from tap_twitter_engagement.streams.tracked import TrackedStream
 from tap_twitter_engagement.streams.tweets import AccountsStream, SkippedTweetsStream, TweetsStream
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "HistoricalEngagementStream",
     "SkippedTweetsStream",
     "TapStream",
+    "TrackedStream",
     "TweetsStream",
     "historical_schema",
     "historical_schema_for",

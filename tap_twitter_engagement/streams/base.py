@@ -10,7 +10,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import PATHS
-from tap_twitter_engagement.checks import Served, Tally
+from tap_twitter_engagement.checks import MAX_COUNT, Served, Tally
 from tap_twitter_engagement.errors import AccessRefused, RefusedTweets
 from tap_twitter_engagement.run import SkipReason
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
     from tap_twitter_engagement.run import AccountRun, Run
 
+
+#: A count column: a whole number a BIGINT holds (``checks.MAX_COUNT``), so SQL loaders
+#: choose BIGINT rather than NUMERIC.
+COUNT_TYPE = th.IntegerType(minimum=0, maximum=MAX_COUNT)
 
 #: Every record carries its account, the partition of every stream.
 ACCOUNT_ID = th.Property(
@@ -40,8 +44,10 @@ class TapStream(Stream):
     stream goes on with the next partition.
     """
 
-    def __init__(self, tap: Tap, run: Run, schema: dict[str, Any] | None = None) -> None:
-        super().__init__(tap, schema=schema)
+    def __init__(
+        self, tap: Tap, run: Run, schema: dict[str, Any] | None = None, name: str | None = None
+    ) -> None:
+        super().__init__(tap, schema=schema, name=name)
         self.run = run
 
     @property

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tap_twitter_engagement.api import GROUPING, MAX_IDS, request_body
+from tap_twitter_engagement.api import GROUPING, MAX_IDS, format_api_time, request_body
 from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
 from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import CANONICAL_HOURLY, canonical_records
@@ -34,6 +34,7 @@ class Engagement28hrStream(EngagementStream):
     endpoint = "28hr"
     primary_keys = ("tweet_id", "engagement_type", "engagement_date", "engagement_hour")
     selected_by_default = False
+    #: The last 28 hours are always being revised: ``is_final`` is false on every row.
     schema = historical_schema(CANONICAL_HOURLY)[0]
 
     def account_records(
@@ -42,6 +43,7 @@ class Engagement28hrStream(EngagementStream):
         context: Context | None,  # noqa: ARG002
     ) -> Iterable[dict[str, Any]]:
         metrics = self.run.settings.engagement_types
+        read_at = format_api_time(self.run.started_at)
         tally = Tally()
 
         def body(batch: list[str]) -> dict[str, Any]:
@@ -65,7 +67,10 @@ class Engagement28hrStream(EngagementStream):
                 for served in self.post_refusing(account, batch, body, check):
                     tally.merge(served.tally)
                     # Canonical rows: a bucket that did not arrive has no row to withhold.
-                    yield from canonical_records(served.grouping, True)
+                    for record in canonical_records(served.grouping, True):
+                        record["is_final"] = False
+                        record["read_at"] = read_at
+                        yield record
         finally:
             self.report(account, tally)
 

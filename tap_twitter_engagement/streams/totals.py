@@ -20,7 +20,7 @@ from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import COUNT_COLUMN
 from tap_twitter_engagement.run import SkipReason
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, EngagementStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, EngagementStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -51,7 +51,7 @@ class EngagementTotalsStream(EngagementStream):
             required=True,
             description="The UTC hour the lifetime total was read.",
         ),
-        th.Property(COUNT_COLUMN, th.IntegerType(minimum=0), required=True),
+        th.Property(COUNT_COLUMN, COUNT_TYPE, required=True),
     ).to_dict()
 
     def account_records(

@@ -10,23 +10,14 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import TIMESTAMP_FORMAT
+from tap_twitter_engagement.checks import TWEET_COUNTS, USER_COUNTS
 from tap_twitter_engagement.run import SkipReason
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, TapStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, TapStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_twitter_engagement.run import AccountRun
-
-#: The v2 ``public_metrics`` fields the tweets stream carries as columns.
-V2_PUBLIC_COUNTS = (
-    "retweet_count",
-    "reply_count",
-    "like_count",
-    "quote_count",
-    "impression_count",
-    "bookmark_count",
-)
 
 
 class TweetsStream(TapStream):
@@ -45,7 +36,7 @@ class TweetsStream(TapStream):
         th.Property("author_id", th.StringType),
         th.Property("conversation_id", th.StringType),
         th.Property("lang", th.StringType),
-        *(th.Property(name, th.IntegerType) for name in V2_PUBLIC_COUNTS),
+        *(th.Property(name, COUNT_TYPE) for name in TWEET_COUNTS),
     ).to_dict()
 
     def account_records(
@@ -66,7 +57,7 @@ class TweetsStream(TapStream):
                 "author_id": tweet.get("author_id"),
                 "conversation_id": tweet.get("conversation_id"),
                 "lang": tweet.get("lang"),
-                **{name: counts.get(name) for name in V2_PUBLIC_COUNTS},
+                **{name: counts.get(name) for name in TWEET_COUNTS},
             }
 
 
@@ -113,10 +104,6 @@ class SkippedTweetsStream(TapStream):
             }
 
 
-#: The v2 user ``public_metrics`` the accounts stream carries as columns.
-V2_USER_COUNTS = ("followers_count", "following_count", "tweet_count", "listed_count")
-
-
 class AccountsStream(TapStream):
     """One row per account per run: its handle, display name and audience counts from
     ``GET /2/users/me`` (read once per run for the partitions anyway), stamped with when they
@@ -130,7 +117,7 @@ class AccountsStream(TapStream):
         ACCOUNT_ID,
         th.Property("username", th.StringType, description="The handle, without @."),
         th.Property("name", th.StringType, description="The display name."),
-        *(th.Property(name, th.IntegerType(minimum=0)) for name in V2_USER_COUNTS),
+        *(th.Property(name, COUNT_TYPE) for name in USER_COUNTS),
         th.Property(
             "snapshot_at",
             th.DateTimeType,
@@ -151,6 +138,6 @@ class AccountsStream(TapStream):
             "account_id": account.user_id,
             "username": user.get("username"),
             "name": user.get("name"),
-            **{name: counts.get(name) for name in V2_USER_COUNTS},
+            **{name: counts.get(name) for name in USER_COUNTS},
             "snapshot_at": read_at.strftime(TIMESTAMP_FORMAT),
         }

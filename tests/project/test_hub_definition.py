@@ -137,7 +137,7 @@ def test_write_reproduces_both_committed_files(tmp_path):
 
 def test_the_hub_definition_selects_the_historical_engagement_and_has_the_plan_command():
     definition, extractor = _committed(), _extractor()
-    assert definition["select"] == extractor["select"] == ["historical_engagement*.*"]
+    assert definition["select"] == extractor["select"] == ["historical_engagement*.*", "tracked.*"]
     plan = {
         "executable": "tap-twitter-engagement-plan",
         "args": "--config ENV",
@@ -150,7 +150,8 @@ def test_the_hub_definition_selects_the_historical_engagement_and_has_the_plan_c
 def test_the_default_selection_matches_every_historical_shape_and_nothing_else():
     """Meltano matches the stream part of a select pattern with ``fnmatch``. The shapes other
     ``group_by`` values write to are selected too; the other streams are not."""
-    (pattern,) = meltano_definition.SELECT
+    pattern, tracked = meltano_definition.SELECT
+    assert tracked == "tracked.*"
     streams, properties = pattern.split(".", 1)
     assert properties == "*"
     names = set(TapTwitterEngagement(config={}, credentials_required=False).streams)

@@ -53,11 +53,12 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
 # ------------------------------------------------------------------ selection, plan command
 def test_meltano_selects_only_the_historical_engagement_by_default(project_copy: MeltanoProject):
     listed = _json(project_copy.run("select", "tap-twitter-engagement", "--json", "--all"))
-    assert listed["enabled_patterns"] == ["historical_engagement*.*"]
+    assert listed["enabled_patterns"] == ["historical_engagement*.*", "tracked.*"]
     selection: dict[str, set[str]] = {}
     for row in listed["streams"]:
         selection.setdefault(row["stream"], set()).add(row["selection"])
     assert selection.pop("historical_engagement") == {"selected", "automatic"}
+    assert selection.pop("tracked") == {"selected", "automatic"}
     assert set(selection) == {
         "engagement_totals",
         "engagement_28hr",
@@ -136,11 +137,14 @@ def _plugins(project: MeltanoProject) -> dict[str, list[dict[str, Any]]]:
 
 def test_readme_add_lines_add_one_extractor_with_the_definition(meltano, tmp_path):
     project = _fresh_project(meltano, tmp_path)
-    add, select = _readme_add_lines()
+    add, *selects = _readme_add_lines()
     assert add[:3] == ["add", "--plugin-type", "extractor"]
-    assert select == ["select", "tap-twitter-engagement", "historical_engagement*", "*"]
+    assert selects == [
+        ["select", "tap-twitter-engagement", "historical_engagement*", "*"],
+        ["select", "tap-twitter-engagement", "tracked", "*"],
+    ]
     # Offline: the definition's pip_url is the git repository, so nothing is installed.
-    for args in ([*add, "--no-install"], select):
+    for args in ([*add, "--no-install"], *selects):
         result = project.run(*args)
         assert result.returncode == 0, result.stderr[-3000:]
     plugins = _plugins(project)
@@ -149,7 +153,7 @@ def test_readme_add_lines_add_one_extractor_with_the_definition(meltano, tmp_pat
     definition = meltano_definition.definition()
     assert extractor["name"] == "tap-twitter-engagement"
     assert extractor["settings"] == definition["settings"]
-    assert extractor["select"] == definition["select"] == ["historical_engagement*.*"]
+    assert extractor["select"] == definition["select"] == ["historical_engagement*.*", "tracked.*"]
     for field in (
         "namespace",
         "variant",

@@ -106,11 +106,15 @@ def test_batch_messages_carry_exact_records_and_state_comes_after(sandbox, now, 
     assert kinds[0] == "SCHEMA"
     assert "RECORD" not in kinds
     assert kinds[-1] == "STATE"
-    last_batch = max(i for i, kind in enumerate(kinds) if kind == "BATCH")
+    last_batch = max(
+        i
+        for i, m in enumerate(messages)
+        if m["type"] == "BATCH" and m["stream"] == "historical_engagement"
+    )
     assert all(kind != "STATE" for kind in kinds[:last_batch])  # never ahead of the records
     records = []
     for message in messages:
-        if message["type"] == "BATCH":
+        if message["type"] == "BATCH" and message["stream"] == "historical_engagement":
             for url in message["manifest"]:
                 with gzip.open(url.removeprefix("file://"), "rt") as file:
                     records += [json.loads(line) for line in file]

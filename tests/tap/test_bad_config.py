@@ -164,9 +164,9 @@ CASES = [
     (
         "before the history floor",
         {"duration": "single_date", "report_date_mode": "specific", "report_date": "2020-01-01"},
-        "report_date: the period ends on 2020-01-01, before the earliest day with data, "
-        f"{TODAY - timedelta(days=364)}: the API serves only the last 365 days; choose a later end "
-        "day",
+        "report_date: the period ends on 2020-01-01, before the earliest day the API is asked "
+        f"for, {TODAY - timedelta(days=364)} (max_history_days); choose a later end day, or raise "
+        "max_history_days if your contract serves older data",
     ),
     (
         "negative days back",

@@ -28,6 +28,7 @@ from tests.helpers import (
     partitioned,
     run_sync,
     tap_process,
+    unstamped,
 )
 
 METRICS = ["impressions", "favorites"]
@@ -152,13 +153,27 @@ def test_a_later_end_reads_from_the_lookback_on(sandbox, now):
     _assert_equals_a_full_run(sandbox, target, _config(sandbox))
 
 
-def test_long_to_wide_reads_the_range_in_the_new_shape(sandbox, now, caplog):
+def test_long_to_wide_reads_the_range_in_the_new_shape(sandbox, now):
     final = _config(sandbox, metrics_layout="wide")
     target, counts, last = _sequence(sandbox, [_config(sandbox), final])
     assert counts == [2 * FULL_WINDOWS, 2 * FULL_WINDOWS]
-    assert "metrics_layout 'long', not for group_by" in caplog.text
+    # The new shape has its own stream, table and state: nothing of the other is touched.
+    assert last.schemas[0]["stream"] == "historical_engagement_wide"
     assert last.schemas[0]["key_properties"] == ["tweet_id", "engagement_date"]
+    assert set(last.final_state["bookmarks"]) >= {
+        "historical_engagement",
+        "historical_engagement_wide",
+    }
     _assert_equals_a_full_run(sandbox, target, final)
+
+
+def test_a_reordered_group_by_of_the_same_stream_reads_the_range_again(sandbox, now, caplog):
+    reordered = _config(sandbox, group_by=["engagement.day", "tweet.id", "engagement.type"])
+    target, counts, last = _sequence(sandbox, [_config(sandbox), reordered])
+    assert counts == [2 * FULL_WINDOWS, 2 * FULL_WINDOWS]
+    assert "metrics_layout 'long', not for group_by" in caplog.text
+    assert last.schemas[0]["stream"] == "historical_engagement"
+    _assert_equals_a_full_run(sandbox, target, reordered)
 
 
 @pytest.mark.parametrize(
@@ -171,9 +186,11 @@ def test_long_to_wide_reads_the_range_in_the_new_shape(sandbox, now, caplog):
     ],
 )
 def test_group_by_changed_both_ways(sandbox, now, group_by):
+    """Each shape writes its own stream with its own state: switching back reads only the
+    default stream's lookback, and both tables are exact."""
     other = _config(sandbox, group_by=group_by)
     target, counts, _ = _sequence(sandbox, [_config(sandbox), other, _config(sandbox)])
-    assert counts == [2 * FULL_WINDOWS] * 3
+    assert counts == [2 * FULL_WINDOWS, 2 * FULL_WINDOWS, 2]
     _assert_equals_a_full_run(sandbox, target, _config(sandbox))
     ((shape, expected),) = _loaded(run_sync(other)).tables.items()
     assert target.tables[shape] == expected
@@ -261,12 +278,15 @@ def test_a_catalog_from_another_group_by_gets_the_configuration_keys(sandbox, no
     config = _config(sandbox, group_by=["engagement.type", "engagement.day"])
     result = run_sync(config, catalog=stale)
     schema = result.schemas[0]
+    assert schema["stream"] == "historical_engagement_by_type_day"  # renamed, still selected
     assert schema["key_properties"] == ["account_id", "engagement_type", "engagement_date"]
     assert set(schema["schema"]["properties"]) == {
         "account_id",
         "engagement_type",
         "engagement_date",
         "engagement_count",
+        "is_final",
+        "read_at",
     }
     assert all(set(r) == set(schema["schema"]["properties"]) for r in result.records)
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -319,7 +339,7 @@ def test_coverage_in_state_is_the_same_at_any_concurrency(sandbox, now):
             )
         )
     assert runs[0].states == runs[1].states == runs[2].states
-    assert runs[0].records == runs[1].records == runs[2].records
+    assert unstamped(runs[0].records) == unstamped(runs[1].records) == unstamped(runs[2].records)
 
 
 # ------------------------------------------------------------------ a lookback that matters

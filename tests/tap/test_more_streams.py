@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.sandbox.v2 import public_metrics
-from tests.helpers import run_sync
+from tests.helpers import midnight, run_sync
 
 ALL_STREAMS = ["historical_engagement", "tweets", "skipped_tweets"]
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
@@ -35,13 +35,40 @@ def _expected_tweet(sandbox, tweet_id, now):
     }
 
 
-def test_only_historical_is_selected_by_default(sandbox, now):
+def test_only_historical_and_tracked_are_selected_by_default(sandbox, now):
     result = run_sync(
         sandbox.tap_config(
             number_of_tweets=3, engagement_types=["favorites"], duration="single_date"
         )
     )
-    assert set(result.by_stream) == {"historical_engagement"}
+    assert set(result.by_stream) == {"historical_engagement", "tracked"}
+
+
+def test_tracked_says_what_this_configuration_reads(sandbox, now):
+    config = sandbox.tap_config(
+        number_of_tweets=3,
+        engagement_types=["impressions", "favorites"],
+        days_back_to_start_from=5,
+        days_back_to_end_at=0,
+        group_by=["engagement.type", "engagement.day"],
+    )
+    result = run_sync(config)
+    yesterday, today = midnight(now) - timedelta(days=1), midnight(now)
+    (snapshot,) = {r["snapshot_at"] for r in result.by_stream["tracked"]}
+    assert snapshot.startswith(now.strftime("%Y-%m-%dT%H:%M:"))
+    assert result.by_stream["tracked"] == [
+        {
+            "account_id": sandbox.model.user.id,
+            "tweet_id": tweet_id,
+            "engagement_type": metric,
+            "first_date": (yesterday - timedelta(days=4)).date().isoformat(),
+            "last_date": today.date().isoformat(),
+            "stream": "historical_engagement_by_type_day",
+            "snapshot_at": snapshot,
+        }
+        for tweet_id in sandbox.model.owned_ids()[:3]
+        for metric in ("impressions", "favorites")
+    ]
 
 
 def test_tweets_stream_in_recent_mode_reuses_the_timeline(sandbox, now):
@@ -149,6 +176,8 @@ def test_engagement_28hr_hourly_series(sandbox, now):
     assert got == {row.key: row.count for row in expected}
     assert len(got) == 27 * 2 * 29  # 29 hourly buckets, as in the docs' 28hr example
     assert len(sandbox.requests("insights/28hr")) == 2
+    # The last 28 hours are still being revised: no row of them is final.
+    assert {r["is_final"] for r in result.by_stream["engagement_28hr"]} == {False}
 
 
 def test_bearer_token_reads_public_totals_of_other_authors(sandbox, now):

@@ -28,6 +28,7 @@ ALL_STREAMS = [
     "tweets",
     "skipped_tweets",
     "accounts",
+    "tracked",
 ]
 # Every stream selected, as a Meltano `select: ["*.*"]` would; the run meets no refused tweet.
 TestTapTwitterEngagement = get_tap_test_class(

@@ -68,15 +68,16 @@ def test_discover_prints_the_catalog_for_the_configured_grouping(tmp_path, sandb
     assert result.returncode == 0, result.stderr
     streams = {s["tap_stream_id"]: s for s in json.loads(result.stdout)["streams"]}
     assert set(streams) == {
-        "historical_engagement",
+        "historical_engagement_by_type_hour",  # the shape's own stream (and table)
         "engagement_totals",
         "engagement_28hr",
         "tweets",
         "skipped_tweets",
         "accounts",
+        "tracked",
     }
-    stream = streams["historical_engagement"]
-    assert stream["tap_stream_id"] == "historical_engagement"
+    stream = streams["historical_engagement_by_type_hour"]
+    assert stream["tap_stream_id"] == "historical_engagement_by_type_hour"
     assert stream["key_properties"] == [
         "account_id",
         "engagement_type",
@@ -101,7 +102,7 @@ def test_sync_with_the_sandbox_config_emits_schema_records_state(tmp_path, sandb
         today,
         ["tweet.id", "engagement.type", "engagement.day"],
     )
-    assert len(messages.schemas) == 1
+    assert [s["stream"] for s in messages.schemas] == ["historical_engagement", "tracked"]
     assert by_key(messages.records) == by_key(expected)
     assert messages.bookmark() == (today - timedelta(days=1)).date().isoformat()
 
@@ -173,6 +174,7 @@ def test_sample_config_is_valid():
         "engagement_totals",
         "historical_engagement",
         "skipped_tweets",
+        "tracked",
         "tweets",
     ]
 

@@ -10,7 +10,16 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tests.helpers import by_key, expected_records, midnight, partition_state, run_sync
+from tap_twitter_engagement.streams.historical import shape_stream_name
+from tests.helpers import (
+    PROVENANCE,
+    by_key,
+    expected_records,
+    midnight,
+    partition_state,
+    run_sync,
+    unstamped,
+)
 
 GROUP_BY_VALUES = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 ALL_SUBSETS = [list(c) for n in range(1, 5) for c in itertools.combinations(GROUP_BY_VALUES, n)]
@@ -53,7 +62,14 @@ def test_defaults_recent_100_last_28_complete_days(sandbox, now):
         "engagement_type",
         "engagement_date",
         "engagement_count",
+        "is_final",
+        "read_at",
     }
+    # A day is provisional within lookback_days (3) of the last complete day: the 4 last days.
+    provisional = {r["engagement_date"] for r in result.records if not r["is_final"]}
+    assert provisional == {(today - timedelta(days=d)).date().isoformat() for d in range(1, 5)}
+    (read_at,) = {r["read_at"] for r in result.records}  # one run, one instant
+    assert read_at.startswith(now.strftime("%Y-%m-%dT%H:%M:"))
 
 
 def test_recent_mode_filters_and_pages(sandbox, now):
@@ -283,7 +299,8 @@ def test_every_group_by_equals_the_model(sandbox, now, group_by):
     # The account is a key only where rows of two accounts could otherwise collide.
     keys = [k for k in columns if k != "account_id" or "tweet.id" not in group_by]
     assert schema["key_properties"] == keys
-    assert set(schema["schema"]["properties"]) == {*columns, "engagement_count"}
+    assert set(schema["schema"]["properties"]) == {*columns, "engagement_count", *PROVENANCE}
+    assert schema["stream"] == shape_stream_name(group_by)
     if "engagement.day" in group_by:
         assert result.bookmark() == (today - timedelta(days=1)).date().isoformat()
     else:
@@ -372,7 +389,7 @@ def test_state_after_each_window_never_ahead(sandbox, now):
     )
     result = run_sync(config)
     bookmarks = [partition_state(s).get("replication_key_value") for s in result.states]
-    bookmarks = [b for b in bookmarks if b]
+    bookmarks = list(dict.fromkeys(b for b in bookmarks if b))  # later streams repeat the last
     today = midnight(now)
     first_window_end = today - timedelta(days=60) + timedelta(days=28)
     assert bookmarks == [
@@ -398,7 +415,8 @@ def test_concurrency_changes_nothing_in_the_output(sandbox, now, group_by):
     runs = [run_sync({**config, "max_concurrent_requests": n}) for n in (1, 4, 8)]
     assert len(runs[0].records) > 0
     for other in runs[1:]:
-        assert other.records == runs[0].records  # same rows in the same order
+        # Same rows in the same order (read_at says when each run started).
+        assert unstamped(other.records) == unstamped(runs[0].records)
         assert other.states == runs[0].states  # same STATE messages at the same points
 
 

@@ -352,14 +352,16 @@ SPECIFIC_SINGLE = {"duration": "single_date", "report_date_mode": "specific"}
         (
             {**SPECIFIC_RANGE, "start_date": "2025-06-01", "end_date": "2025-06-15"},
             NOW,
-            "end_date: the period ends on 2025-06-15, before the earliest day with data, "
-            "2025-06-16: the API serves only the last 365 days; choose a later end day",
+            "end_date: the period ends on 2025-06-15, before the earliest day the API is asked "
+            "for, 2025-06-16 (max_history_days); choose a later end day, or raise "
+            "max_history_days if your contract serves older data",
         ),
         (
             {"duration": "single_date", "days_back": 400},
             NOW,
-            "days_back: the period ends on 2025-05-11, before the earliest day with data, "
-            "2025-06-16: the API serves only the last 365 days; choose a later end day",
+            "days_back: the period ends on 2025-05-11, before the earliest day the API is asked "
+            "for, 2025-06-16 (max_history_days); choose a later end day, or raise "
+            "max_history_days if your contract serves older data",
         ),
         (
             {"duration": "single_date", "days_back": 0},

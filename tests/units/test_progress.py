@@ -11,12 +11,12 @@ def test_progress_line_and_interval(caplog):
     logger = logging.getLogger("tap-twitter-engagement.test")
     progress = Progress(logger, planned=8, interval=3600)
     assert progress.line(progress._started + 1) == (
-        "Progress: 0/8 requests, 0 rows, 0 rows/s, ETA unknown"
+        "Progress: 0/8 requests, 0 records, 0 records/s, ETA unknown"
     )
     for _ in range(2):
         progress.request_done(700)
     assert progress.line(progress._started + 10) == (
-        "Progress: 2/8 requests, 1,400 rows, 140 rows/s, ETA 0m30s"
+        "Progress: 2/8 requests, 1,400 records, 140 records/s, ETA 0m30s"
     )
     with caplog.at_level(logging.INFO):
         progress.request_done(10)  # inside the interval: nothing logged
