@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from tap_twitter_engagement.metrics import HISTORICAL_METRICS
+from tap_twitter_engagement.order import metric_order, tweet_order
 
 _DAY = timedelta(days=1)
 #: Version of the encoding written to STATE; a different version is not read.
@@ -343,17 +343,17 @@ class Coverage:
             for metric, covered in row.items():
                 by_days.setdefault(covered, []).append(metric)
             for covered, metrics in by_days.items():
-                ranked = tuple(sorted(metrics, key=_metric_rank))
+                ranked = tuple(sorted(metrics, key=metric_order))
                 together.setdefault((covered, ranked), []).extend(tweet_ids)
         entries: list[dict[str, Any]] = [
             {
                 "days": [[a.isoformat(), b.isoformat()] for a, b in covered],
                 "metrics": list(metrics),
-                "tweet_ids": sorted(tweet_ids, key=_tweet_rank),
+                "tweet_ids": sorted(tweet_ids, key=tweet_order),
             }
             for (covered, metrics), tweet_ids in together.items()
         ]
-        entries.sort(key=lambda e: (e["days"], [_metric_rank(m) for m in e["metrics"]]))
+        entries.sort(key=lambda e: (e["days"], [metric_order(m) for m in e["metrics"]]))
         return {"version": FORMAT, "shape": self.shape.as_state(), "spans": entries}
 
     @classmethod
@@ -423,17 +423,6 @@ def _decode_days(value: Any) -> Days:
             raise CoverageError(f"{pair!r} is not a [first, last] pair of YYYY-MM-DD days")
         spans.append((first, last))
     return days(spans)
-
-
-_METRIC_RANKS = {name: i for i, name in enumerate(HISTORICAL_METRICS)}
-
-
-def _metric_rank(name: str) -> tuple[int, str]:
-    return (_METRIC_RANKS.get(name, len(_METRIC_RANKS)), name)
-
-
-def _tweet_rank(tweet_id: str) -> tuple[int, str]:
-    return (len(tweet_id), tweet_id)
 
 
 # --- needs ---------------------------------------------------------------------------------------
@@ -675,7 +664,7 @@ def narrowed(
     first, final = period[0][0], period[-1][1]
     return Narrowed(
         tweets=tuple(t for t in previous.spans.tweets() if t not in selected),
-        metrics=tuple(sorted(current - chosen, key=_metric_rank)),
+        metrics=tuple(sorted(current - chosen, key=metric_order)),
         days_before=count(intersect(covered, ((date.min, first - _DAY),))),
         days_after=count(intersect(covered, ((final + _DAY, date.max),))),
     )

@@ -94,13 +94,19 @@ def history_floor(now: datetime, history_days: int = DEFAULT_HISTORY_DAYS) -> da
     return max(floor, _midnight(OLDEST_DATA))
 
 
-def _setting(settings: Mapping[str, Any], key: str, default: Any) -> Any:
-    """Read a setting; ``None`` means unset because Meltano writes null for cleared settings."""
-    value = settings.get(key)
+#: Where the Duration settings come from: the typed settings of a run, or a config mapping
+#: while it is validated (before it is typed).
+Source = Mapping[str, Any] | object
+
+
+def _setting(settings: Source, key: str, default: Any) -> Any:
+    """Read a setting by name; ``None`` means unset because Meltano writes null for cleared
+    settings."""
+    value = settings.get(key) if isinstance(settings, Mapping) else getattr(settings, key)
     return default if value is None else value
 
 
-def _choice(settings: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+def _choice(settings: Source, key: str, allowed: tuple[str, ...]) -> str:
     value = _setting(settings, key, DEFAULTS[key])
     if value not in allowed:
         options = " or ".join(repr(a) for a in allowed)
@@ -108,7 +114,7 @@ def _choice(settings: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> 
     return str(value)
 
 
-def _days_back(settings: Mapping[str, Any], key: str) -> int:
+def _days_back(settings: Source, key: str) -> int:
     value = _setting(settings, key, DEFAULTS[key])
     # bool is a subclass of int, but `true` days back is certainly a mistake.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -140,7 +146,7 @@ def _parse_day(key: str, value: Any) -> date:
 
 
 def _pick_day(
-    settings: Mapping[str, Any],
+    settings: Source,
     *,
     mode_key: str,
     date_key: str,
@@ -150,7 +156,7 @@ def _pick_day(
     """Resolve one specific-or-relative day; also return the setting that decided it."""
     mode = _choice(settings, mode_key, MODES)
     if mode == "specific":
-        raw = settings.get(date_key)
+        raw = _setting(settings, date_key, None)
         if raw is None or raw == "":
             raise ConfigError(
                 date_key,
@@ -168,7 +174,7 @@ def _pick_day(
     return today - timedelta(days=_days_back(settings, back_key)), back_key
 
 
-def configured_first_day(settings: Mapping[str, Any], now: datetime) -> date:
+def configured_first_day(settings: Source, now: datetime) -> date:
     """The first day the Duration settings ask for, before any clipping to the history floor."""
     today = _utc(now).date()
     if _choice(settings, "duration", DURATIONS) == "single_date":
@@ -178,7 +184,7 @@ def configured_first_day(settings: Mapping[str, Any], now: datetime) -> date:
     return _pick_day(settings, mode_key=keys[0], date_key=keys[1], back_key=keys[2], today=today)[0]
 
 
-def resolve_period(settings: Mapping[str, Any], now: datetime, floor: datetime) -> Period:
+def resolve_period(settings: Source, now: datetime, floor: datetime) -> Period:
     """Turn Duration settings into the hour-aligned UTC period to sync.
 
     Both range ends are inclusive calendar days, as users read them. A period reaching today

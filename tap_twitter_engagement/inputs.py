@@ -7,6 +7,7 @@ the fix. Nothing here echoes a value from a file: values may be secrets.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -181,6 +182,18 @@ def check_state(state: Any) -> dict[str, Any]:
             for part in [bookmark, *bookmark.get("partitions", [])]:
                 _check_historical(stream, part)
     return state
+
+
+def account_state(state: Mapping[str, Any], stream: str, account_id: str) -> dict[str, Any]:
+    """A copy of one account's partition state of ``stream`` in a (checked) Singer state, as
+    the SDK keeps it (``bookmarks.<stream>.partitions[].context.account_id``); empty when the
+    account has none, or when the stream's state is from before accounts (a sync then reads
+    the whole period once)."""
+    bookmark = state.get("bookmarks", {}).get(stream, {})
+    for partition in bookmark.get("partitions", []):
+        if partition.get("context", {}).get("account_id") == account_id:
+            return copy.deepcopy(partition)
+    return {}
 
 
 def _check_historical(stream: str, bookmark: Mapping[str, Any]) -> None:

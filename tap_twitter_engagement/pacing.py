@@ -89,6 +89,11 @@ class Pacer:
         self._probing: set[str] = set()
         self._lock = threading.Condition()
 
+    @property
+    def configured_interval(self) -> float:
+        """Seconds between two requests to any endpoint at the configured limits (0: none)."""
+        return self._configured
+
     def interval(self, bucket: str) -> float:
         """Seconds between two requests to ``bucket``: the strictest known limit, with margin."""
         learned = self._learned.get(bucket, {}).values()

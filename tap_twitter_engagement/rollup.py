@@ -16,7 +16,7 @@ from typing import Any
 
 from tap_twitter_engagement import checks
 from tap_twitter_engagement.errors import ConfigError
-from tap_twitter_engagement.metrics import HISTORICAL_METRICS
+from tap_twitter_engagement.order import metric_order, tweet_order
 
 #: API ``group_by`` value -> record column, in canonical order.
 COLUMNS: dict[str, str] = {
@@ -34,10 +34,8 @@ COUNT_COLUMN = "engagement_count"
 #: The parts of a canonical bucket, in the order ``checks`` lists missing ones.
 _UNIT_PARTS = ("tweet.id", "engagement.type", "engagement.day", "engagement.hour")
 
-_DIGITS = re.compile(r"[0-9]+")
 _DAY_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _HOUR_KEY = re.compile(r"[0-9]{1,2}")
-_METRIC_RANK = {name: i for i, name in enumerate(HISTORICAL_METRICS)}
 
 Record = dict[str, str | int]
 
@@ -88,22 +86,10 @@ def _hour(key: Any, where: str) -> int:
     raise ValueError(f"{where}: {key!r} is not an hour 00..23")
 
 
-def _tweet_order(tweet_id: str) -> tuple[int, int, str]:
-    """Numeric IDs by value (so "10" follows "9"), anything else afterwards by text."""
-    if _DIGITS.fullmatch(tweet_id):
-        return (0, int(tweet_id), tweet_id)
-    return (1, 0, tweet_id)
-
-
-def _metric_order(name: str) -> tuple[int, str]:
-    """The API's metric-table order, which is how users read these metrics; unknowns last."""
-    return (_METRIC_RANK.get(name, len(_METRIC_RANK)), name)
-
-
 def _canonical_order(row: CanonicalRow) -> tuple[Any, ...]:
     return (
-        _tweet_order(row.tweet_id),
-        _metric_order(row.engagement_type),
+        tweet_order(row.tweet_id),
+        metric_order(row.engagement_type),
         row.day,
         -1 if row.hour is None else row.hour,
     )
@@ -196,8 +182,8 @@ def row_key(row: CanonicalRow, group_by: Sequence[str]) -> tuple[Any, ...]:
 
 
 _ORDER_BY_KIND: dict[str, Callable[[Any], Any]] = {
-    "tweet.id": _tweet_order,
-    "engagement.type": _metric_order,
+    "tweet.id": tweet_order,
+    "engagement.type": metric_order,
     "engagement.day": lambda day: day,
     "engagement.hour": lambda hour: hour,
 }
@@ -271,9 +257,9 @@ def canonical_records(
     """
     tweets = _mapping(grouping, "grouping", "tweet IDs")
     valid_days: set[str] = set()
-    for tweet_id in sorted(tweets, key=_tweet_order):
+    for tweet_id in sorted(tweets, key=tweet_order):
         by_metric = _mapping(tweets[tweet_id], f"tweet {tweet_id}", "metrics")
-        for metric in sorted(by_metric, key=_metric_order):
+        for metric in sorted(by_metric, key=metric_order):
             if metric == "video_views" and tweet_id in skip_video:
                 continue
             where = f"tweet {tweet_id} metric {metric}"

@@ -10,17 +10,18 @@ it failed. A failed account is reported at the end; the others go on.
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tap_twitter_engagement.backends import Backend
+from tap_twitter_engagement.backends.engagement import EngagementApi
 from tap_twitter_engagement.client import Client
 from tap_twitter_engagement.concurrency import ordered_concurrent
-from tap_twitter_engagement.dates import Period, history_floor, resolve_period
+from tap_twitter_engagement.dates import Period
+from tap_twitter_engagement.engine import HistoricalEngine
 from tap_twitter_engagement.errors import AccessRefused, AccountsFailed
 from tap_twitter_engagement.pacing import Pacer
 from tap_twitter_engagement.selection import (
@@ -31,85 +32,7 @@ from tap_twitter_engagement.selection import (
     recent,
 )
 from tap_twitter_engagement.settings import Account, Settings
-
-
-class SkipReason(enum.StrEnum):
-    """Why the API did not (fully) serve a tweet; the ``reason`` of ``skipped_tweets``."""
-
-    UNAVAILABLE = "unavailable"
-    PROTECTED = "protected"
-    OTHER_AUTHOR = "other_author"
-    UNSUPPORTED_VIDEO_VIEWS = "unsupported_video_views"
-    UNSUPPORTED_IMPRESSIONS_ENGAGEMENTS = "unsupported_impressions_engagements"
-
-    @property
-    def description(self) -> str:
-        return _DESCRIPTIONS[self]
-
-    @property
-    def refuses_batch(self) -> bool:
-        """Whether the API refuses a whole batch for it (so later batches leave the id out)."""
-        return self in (SkipReason.UNAVAILABLE, SkipReason.PROTECTED, SkipReason.OTHER_AUTHOR)
-
-
-_DESCRIPTIONS = {
-    SkipReason.UNAVAILABLE: "deleted or no longer public (unavailable_tweet_ids)",
-    SkipReason.PROTECTED: "protected account (400 Tweet ID(s) are unavailable)",
-    SkipReason.OTHER_AUTHOR: "authored by another account than the access token's (403)",
-    SkipReason.UNSUPPORTED_VIDEO_VIEWS: "video older than 1800 days, no video_views",
-    SkipReason.UNSUPPORTED_IMPRESSIONS_ENGAGEMENTS: (
-        "older than 90 days, no impressions/engagements"
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Skip:
-    """A tweet an endpoint did not (fully) serve, first seen at ``detected_at``."""
-
-    tweet_id: str
-    endpoint: str
-    reason: SkipReason
-    detected_at: datetime
-
-
-class SkipLedger:
-    """Every tweet an endpoint refused or served only in part, in the order first seen."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self._skips: dict[tuple[str, str, SkipReason], Skip] = {}
-        self._refused: dict[str, dict[str, SkipReason]] = {}
-        self._lock = threading.Lock()
-
-    def add(self, tweet_ids: Sequence[str], endpoint: str, reason: SkipReason) -> None:
-        """Record ids (each logged once); ids refused for a whole batch are left out of that
-        endpoint's later batches (each endpoint finds its own refusals)."""
-        with self._lock:
-            for tweet_id in tweet_ids:
-                key = (tweet_id, endpoint, reason)
-                if key not in self._skips:
-                    self._skips[key] = Skip(tweet_id, endpoint, reason, datetime.now(UTC))
-                    self.logger.warning(
-                        "Tweet %s skipped by %s: %s", tweet_id, endpoint, reason.description
-                    )
-                if reason.refuses_batch:
-                    self._refused.setdefault(endpoint, {}).setdefault(tweet_id, reason)
-
-    def refused(self, endpoint: str, *, app_only: bool = False) -> frozenset[str]:
-        """Ids ``endpoint`` refused for a whole batch; for an app-only (bearer) request, other
-        authors' tweets are not refused: reading them is what such a request is for."""
-        with self._lock:
-            refused = self._refused.get(endpoint, {})
-            return frozenset(
-                tweet_id
-                for tweet_id, reason in refused.items()
-                if not (app_only and reason is SkipReason.OTHER_AUTHOR)
-            )
-
-    def skips(self) -> list[Skip]:
-        with self._lock:
-            return list(self._skips.values())
+from tap_twitter_engagement.skips import SkipLedger, SkipReason
 
 
 class AccountRun:
@@ -240,6 +163,9 @@ class Run:
         )
         #: App-only (bearer) requests; each account signs with ``client.for_account``.
         self.client = Client(settings, self.pacer, self.stop, logger)
+        #: The API the historical sync reads, and the engine that plans and runs it.
+        self.backend: Backend = EngagementApi()
+        self.engine = HistoricalEngine(settings, self.backend.limits, logger, self.started_at)
         self.accounts = [
             AccountRun(account, self.client.for_account(account), logger)
             for account in settings.accounts
@@ -250,17 +176,10 @@ class Run:
         self._period: Period | None = None
         self._lock = threading.Lock()
 
-    def period_at(self, now: datetime) -> Period:
-        """The configured period at ``now`` (UTC, hour-aligned, end exclusive), clipped to the
-        history ``max_history_days`` allows."""
-        settings = self.settings
-        floor = history_floor(now, settings.max_history_days)
-        return resolve_period(settings.as_mapping(), now, floor)
-
     def period(self) -> Period:
         """The period of this run: at its start, the same for every account and stream."""
         if self._period is None:
-            self._period = self.period_at(self.started_at)
+            self._period = self.engine.period(self.started_at)
         return self._period
 
     def ready(self) -> list[AccountRun]:

@@ -8,7 +8,7 @@ and works with whatever signed, retried client the streams hold. Every page is c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -21,7 +21,6 @@ from tap_twitter_engagement.checks import (
     check_timeline_page,
     check_user,
 )
-from tap_twitter_engagement.plan import dedupe
 
 TWEET_FIELDS = "created_at,public_metrics,author_id,conversation_id,lang"
 USER_FIELDS = "public_metrics"
@@ -98,6 +97,15 @@ def iter_timeline(
             return
         tokens.add(token)
         params["pagination_token"] = token
+
+
+def dedupe(tweet_ids: Iterable[str]) -> list[str]:
+    """Drop repeated IDs, keeping first-seen order.
+
+    Batches must be disjoint: an ID in two batches would be counted twice once batch results
+    are summed.
+    """
+    return list(dict.fromkeys(tweet_ids))
 
 
 def recent(

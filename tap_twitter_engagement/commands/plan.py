@@ -13,9 +13,10 @@ import argparse
 import logging
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,8 +24,8 @@ from tap_twitter_engagement import redact
 from tap_twitter_engagement.api import (
     LOOKUP_MAX_IDS,
     MAX_IDS,
-    MAX_WINDOW_DAYS,
     TOTALS_RECENT_DAYS,
+    format_api_time,
 )
 from tap_twitter_engagement.errors import (
     LOGGER_NAME,
@@ -32,11 +33,12 @@ from tap_twitter_engagement.errors import (
     AccessRefused,
     OutputClosed,
 )
-from tap_twitter_engagement.inputs import read_config, read_state
+from tap_twitter_engagement.inputs import account_state, read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
-from tap_twitter_engagement.plan import format_api_time
-from tap_twitter_engagement.streams import HistoricalEngagementStream
-from tap_twitter_engagement.tap import TapTwitterEngagement, one_line, writing_stdout
+from tap_twitter_engagement.run import Run
+from tap_twitter_engagement.settings import Settings, secret_values
+from tap_twitter_engagement.streams.historical import shape_stream_name
+from tap_twitter_engagement.tap import TapTwitterEngagement, one_line, validated, writing_stdout
 
 PLAN_CUT = (
     "The reader of stdout stopped reading (broken pipe) before the plan was complete; read "
@@ -44,15 +46,15 @@ PLAN_CUT = (
 )
 
 
-def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
+def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[str]:
     """The plan, account by account, then the whole run (failed accounts are left out and
-    reported by the caller)."""
-    stream = next(s for s in tap.streams.values() if isinstance(s, HistoricalEngagementStream))
-    settings = tap.settings
-    period = stream.period(now)
+    reported by the caller). Built on the historical engine, as a sync plans, with no Tap."""
+    settings, engine = run.settings, run.engine
+    stream = shape_stream_name(settings.group_by, settings.metrics_layout)
+    period = engine.period(now)
     days = (period.end - period.start).total_seconds() / 86400
     lines = [
-        f"Plan for {stream.name} (no Engagement API call was made):",
+        f"Plan for {stream} (no Engagement API call was made):",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
         f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",
@@ -61,38 +63,38 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     total = 0
     all_ids: list[str] = []
     lookups = 0
-    for account in tap.run.ready():
-        context = {"account_id": account.user_id}
+    for account in run.ready():
         mode = account.account.tweet_selection
         try:
-            _, tweet_ids, _, planned = stream.run_plan(now, account, context)
+            tweet_ids = account.selection().tweet_ids
+            partition = account_state(state or {}, stream, account.user_id)
+            plan = engine.plan(account.account, tweet_ids, partition, now)
             authors = account.tweet_metadata().values() if mode == "manual" else ()
         except AccessRefused as exc:
-            tap.run.fail(account, exc)
+            run.fail(account, exc)
             continue
         handles.add(account.user_id)
         handles.update(str(t.get("author_id")) for t in authors)
         if mode == "manual":
             lookups += _calls(tweet_ids, LOOKUP_MAX_IDS)
         in_window: dict[int, set[str]] = {}
-        for request in planned:
+        for request in plan.planned:
             in_window.setdefault(request.window_index, set()).update(request.tweet_ids)
         groups = len({frozenset(ids) for ids in in_window.values()})
-        backfill = sum(r.backfill for r in planned)
-        total += len(planned)
+        total += len(plan.planned)
         all_ids += tweet_ids
         lines += [
             f"  account {account.label}: {len(tweet_ids)} tweets ({mode} mode)",
             f"    groups of tweets that need the same days: {groups}; their windows of <= "
-            f"{MAX_WINDOW_DAYS} days: {len(in_window)}; batches of <= {MAX_IDS['historical']} "
-            "ids per window",
-            f"    requests: {len(planned)}: {backfill} backfill (days never delivered), "
-            f"{len(planned) - backfill} incremental (lookback and new days)",
+            f"{engine.limits.max_days} days: {len(in_window)}; batches of <= "
+            f"{engine.limits.max_ids} ids per window",
+            f"    requests: {len(plan.planned)}: {plan.backfill} backfill (days never "
+            f"delivered), {len(plan.planned) - plan.backfill} incremental (lookback and new days)",
         ]
     lines += [
-        f"  accounts: {len(tap.run.ready())}; billed handles (the accounts and the distinct "
+        f"  accounts: {len(run.ready())}; billed handles (the accounts and the distinct "
         f"authors of their tweets): {len(handles)}",
-        f"  time: {_timing(tap, total)}",
+        f"  time: {_timing(run, total)}",
         "Other streams, if selected:",
         f"  engagement_totals: {_calls(all_ids, MAX_IDS['totals'])} to "
         f"{2 * _calls(all_ids, MAX_IDS['totals'])} requests (tweets younger and older "
@@ -104,10 +106,10 @@ def describe(tap: TapTwitterEngagement, now: datetime) -> list[str]:
     return lines
 
 
-def _timing(tap: TapTwitterEngagement, requests: int) -> str:
+def _timing(run: Run, requests: int) -> str:
     """How long the whole run's historical requests take at the configured limits: the
     accounts share one pace, since the limits are the app's."""
-    settings = tap.settings
+    settings = run.settings
     limits = [
         f"{limit}/{unit}"
         for limit, unit in (
@@ -121,7 +123,7 @@ def _timing(tap: TapTwitterEngagement, requests: int) -> str:
             f"{requests} requests; no max_requests_per_minute or _per_second set: bound by "
             "latency and the API's own limits (the tap paces to the limits its responses report)"
         )
-    seconds = math.ceil(max(0, requests - 1) * tap.run.pacer.interval("historical"))
+    seconds = math.ceil(max(0, requests - 1) * run.pacer.configured_interval)
     return (
         f"{requests} requests at {' and '.join(limits)} (paced at {SAFETY:.0%} of it): at "
         f"least {seconds} s ({_duration(seconds)}) for the whole run"
@@ -157,12 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if sys.stdout is None:  # closed at the start (>&-): print() would drop the plan
             raise OutputClosed(STDOUT_CLOSED)
-        config = read_config(args.config, TapTwitterEngagement.full_config_schema())
+        schema = TapTwitterEngagement.full_config_schema()
+        config = read_config(args.config, schema)
+        redact.register(secret_values(config))
+        config = validated(config, schema, datetime.now(UTC))
         state = read_state(args.state) if args.state else None
-        tap = TapTwitterEngagement(config=config, state=state)
+        run = Run(Settings.from_config(config), logging.getLogger(LOGGER_NAME))
         with writing_stdout(PLAN_CUT):  # one write: `| head -1` reads it all, no broken pipe
-            sys.stdout.write("".join(f"{line}\n" for line in describe(tap, datetime.now(UTC))))
-        tap.run.raise_failures()
+            sys.stdout.write("".join(f"{line}\n" for line in describe(run, state, run.started_at)))
+        run.raise_failures()
     except click.ClickException as exc:  # config errors, API refusals, stdout closed: one line
         exc.show()
         return 1

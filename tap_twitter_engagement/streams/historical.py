@@ -1,53 +1,28 @@
 """``historical_engagement``: Domo's Historical Engagement report, exact under any grouping.
 
-The stream asks the API for the canonical grain (tweet, type, day[, hour]) in planned batches and
-windows and derives the configured ``group_by`` from it (``rollup``), so totals across batches
-and windows are exact. Day-grained groupings are incremental: the state keeps what was
-delivered per tweet and metric (``coverage``), and a run reads only what the configuration
-needs beyond it, plus the lookback; STATE advances only after a whole window was emitted.
-Other groupings total the whole period on every run.
+The SDK side of the historical sync: the stream's name (one per shape), schema and keys, and
+writing what the engine (``engine``) yields: records, and STATE at each checkpoint, after the
+records it covers. What is read, and how it is summed and covered, is the engine's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
-from tap_twitter_engagement.api import GROUPING, format_api_time, request_body
-from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
-from tap_twitter_engagement.concurrency import ordered_concurrent
-from tap_twitter_engagement.coverage import (
-    Coverage,
-    CoverageError,
-    Days,
-    Narrowed,
-    Needs,
-    Shape,
-    compute_needs,
-    day_strings,
-    everything,
-    from_state,
-    intersect,
-    narrowed,
-    union,
-)
-from tap_twitter_engagement.dates import Period, configured_first_day
+from tap_twitter_engagement.api import format_api_time
+from tap_twitter_engagement.checks import Tally
+from tap_twitter_engagement.coverage import Coverage, CoverageError
+from tap_twitter_engagement.engine import Checkpoint, RunPlan
 from tap_twitter_engagement.errors import StateError
-from tap_twitter_engagement.plan import PlannedRequest, period_days, plan_needs
-from tap_twitter_engagement.progress import Progress
-from tap_twitter_engagement.rollup import (
-    CANONICAL_DAILY,
-    CANONICAL_HOURLY,
-    COLUMNS,
-    COUNT_COLUMN,
-    Aggregator,
-    needs_hours,
-)
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, EngagementStream
+from tap_twitter_engagement.rollup import CANONICAL_DAILY, COLUMNS, COUNT_COLUMN
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, TapStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -161,182 +136,111 @@ def historical_schema_for(
     return name, schema, keys, replication_key
 
 
-def last_complete_day(window_end: datetime) -> date:
-    """The last UTC day a window ending at ``window_end`` covered completely."""
-    return window_end.date() - timedelta(days=1)
-
-
-class RunPlan(NamedTuple):
-    """What one run of ``historical_engagement`` reads, before any Engagement API call."""
-
-    period: Period
-    tweet_ids: tuple[str, ...]
-    needs: Needs
-    planned: list[PlannedRequest]
-
-
-class HistoricalEngagementStream(EngagementStream):
-    """Engagement per the configured grouping from ``POST /insights/engagement/historical``."""
+class HistoricalEngagementStream(TapStream):
+    """Engagement per the configured grouping, read by the historical engine (``engine``) from
+    the configured API (``backends``); this class is the SDK side: its name, schema and keys
+    follow the shape, and it writes the engine's records and, at each checkpoint, STATE."""
 
     name = DEFAULT_STREAM
-    endpoint = "historical"
     #: Records are built with the schema's exact types (str, int, ISO dates), so the SDK's
     #: per-record type conformance has nothing to do; see BENCHMARKS.md for what it would cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, tap: Tap, run: Run) -> None:
         settings = run.settings
-        self.shape = Shape(settings.group_by, settings.metrics_layout)
         name, schema, keys, replication_key = historical_schema_for(settings)
         super().__init__(tap, run, schema=schema, name=name)
         self.primary_keys = keys
         self.replication_key = replication_key
-        self._clip_logged = False
 
     # Private, but the only way: the SDK would advance the bookmark per record; coverage
     # advances per completed window in account_records instead (see DEVELOPERS.md).
+    @override
     def _increment_stream_state(
         self,
-        latest_record: dict[str, Any],  # noqa: ARG002
+        latest_record: dict[str, Any],
         *,
-        context: Context | None = None,  # noqa: ARG002
+        context: Context | None = None,
     ) -> None:
         return
 
-    def period(self, now: datetime) -> Period:
-        """The configured period (UTC, hour-aligned, end exclusive), clipped to the history
-        ``max_history_days`` allows (one WARNING per run naming the days left out)."""
-        settings = self.run.settings
-        period = self.run.period_at(now)
-        first = configured_first_day(settings.as_mapping(), now)
-        lost = (period.start.date() - first).days
-        if lost > 0 and not self._clip_logged:
-            self._clip_logged = True
-            self.logger.warning(
-                "The configured range starts on %s, %d day(s) before the earliest day asked for, "
-                "%s (max_history_days %d): those days are not read. Raise max_history_days if "
-                "your contract serves older data (X's API reference: since 2014-09-01).",
-                first.isoformat(),
-                lost,
-                period.start.date().isoformat(),
-                settings.max_history_days,
-            )
-        return period
-
-    def needs(
-        self,
-        period: Period,
-        tweet_ids: Sequence[str],
-        context: Context | None,
-        now: datetime,
-        account: AccountRun | None = None,
-    ) -> Needs:
-        """What this run reads: everything, or what the state's coverage leaves (logged, and
-        what the state covers that this configuration no longer reads)."""
-        settings = self.run.settings
-        wanted = period_days(period.start, period.end)
-        self._drop_stream_level_state(now.date() - timedelta(days=1))
+    def plan(self, account: AccountRun, context: Context | None) -> RunPlan:
+        """The account's plan from its partition's state (a state from before accounts, at the
+        stream level, is dropped first: every account then reads its whole period once)."""
+        self._drop_stream_level_state(self.run.started_at.date() - timedelta(days=1))
         state = self.get_context_state(context)
-        if not self.shape.incremental:
-            if state.pop("coverage", None) is not None or state.pop("replication_key_value", None):
-                self.logger.info(
-                    "group_by %s has no engagement.day, so every run totals the whole period; "
-                    "the state's coverage (another shape) is dropped",
-                    list(self.shape.group_by),
-                )
-            return everything(self.shape, tweet_ids, settings.engagement_types, wanted)
+        label = account.label if len(self.run.accounts) > 1 else ""
         try:
-            previous = from_state(state, self.shape, now.date() - timedelta(days=1))
+            return self.run.engine.plan(
+                account.account,
+                account.selection().tweet_ids,
+                state,
+                self.run.started_at,
+                label,
+            )
         except CoverageError as exc:
-            raise StateError(f"historical_engagement: {exc}") from None
-        if previous.message:
-            log = self.logger.warning if previous.level == "warning" else self.logger.info
-            log("Reading the whole period: %s", previous.message)
-        if previous.coverage is not None and account is not None:
-            self._log_narrowing(
-                account,
-                narrowed(previous.coverage, tweet_ids, settings.engagement_types, wanted),
-                state.get("tracking"),
-            )
-        needs = compute_needs(
-            previous.coverage,
-            self.shape,
-            tweet_ids,
-            settings.engagement_types,
-            wanted,
-            settings.lookback_days,
+            raise StateError(f"{self.name}: {exc}") from None
+
+    @override
+    def account_records(
+        self, account: AccountRun, context: Context | None
+    ) -> Iterable[dict[str, Any]]:
+        plan = self.plan(account, context)
+        self.logger.info(
+            "Planned %d requests for %s (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
+            len(plan.planned),
+            account.label,
+            plan.backfill,
+            len(plan.planned) - plan.backfill,
+            len(plan.tweet_ids),
+            format_api_time(plan.period.start),
+            format_api_time(plan.period.end),
         )
-        for reason in needs.reasons:
-            self.logger.info("Re-reading: %s", reason)
-        return needs
+        # With BATCH messages a window's records may sit in a batch file not announced yet:
+        # the state then changes once, at the end, and the SDK writes it after the last batch.
+        batch_mode = self.get_batch_config(self.config) is not None
+        tally = Tally()
+        try:
+            for event in self.run.engine.run(plan, partial(self.run.backend.fetch, account), tally):
+                if isinstance(event, Checkpoint):
+                    if event.final or not batch_mode:
+                        self._write_state(context, event, emit=not batch_mode)
+                else:
+                    yield from event
+        finally:
+            self.report(account, tally)
 
-    def _log_narrowing(
-        self, account: AccountRun, narrow: Narrowed, previous: Mapping[str, Any] | None
-    ) -> None:
-        """One line when the state covers what this configuration no longer reads.
+    def report(self, account: AccountRun, tally: Tally) -> None:
+        """One WARNING per kind of trouble the account's responses had (see ``checks``)."""
+        where = self.run.backend.where
+        if len(self.run.accounts) > 1:
+            where = f"{where} for {account.label}"
+        for line in tally.lines(where):
+            self.logger.warning("%s", line)
 
-        Rows once written stay in a target (targets never delete), so a narrowed configuration
-        (tweets, metrics or days removed) is a WARNING with counts. What a run cannot help
-        (the oldest tweets rolling out of the N most recent, a relative start moving on a
-        day) is expected: the roll-out is one INFO line, the moving start nothing.
-        """
-        tracking = self.tracking(account)
-        previous = previous if isinstance(previous, Mapping) else tracking
-        same_selection = all(previous.get(k) == tracking[k] for k in _SELECTION_KEYS)
-        rolled_out = same_selection and tracking["tweet_selection"] == "recent"
-        parts = []
-        if narrow.tweets and not rolled_out:
-            parts.append(f"{len(narrow.tweets)} tweet(s) (first: {narrow.tweets[0]})")
-        if narrow.metrics:
-            parts.append(f"metric(s) {', '.join(narrow.metrics)}")
-        if narrow.days_before and any(
-            previous.get(k) != tracking[k] for k in ("start", "max_history_days")
+    def _write_state(self, context: Context | None, checkpoint: Checkpoint, *, emit: bool) -> None:
+        """Emit STATE holding what has been delivered (only after its records were written),
+        and the settings it was delivered for; ``emit=False`` only updates the state, for the
+        SDK to write after the last batch."""
+        state = self.get_context_state(context)
+        encoded = checkpoint.coverage.encode()
+        tracking = dict(checkpoint.tracking)
+        if (
+            state.get("coverage") == encoded
+            and state.get("replication_key") == self.replication_key
+            and state.get("tracking") == tracking
         ):
-            parts.append(f"{narrow.days_before} day(s) before the configured range")
-        if narrow.days_after and previous.get("end") != tracking["end"]:
-            parts.append(f"{narrow.days_after} day(s) after the configured range")
-        who = f" of {account.label}" if len(self.run.accounts) > 1 else ""
-        if parts:
-            self.logger.warning(
-                "This configuration no longer reads what earlier runs delivered%s: %s. Their rows "
-                "stay in the target as last written (targets never delete rows); the tracked "
-                "stream says what this configuration tracks (README: Narrowing).",
-                who,
-                "; ".join(parts),
-            )
-        elif narrow.tweets:
-            self.logger.info(
-                "%d tweet(s)%s rolled out of the %d most recent since the last run; their rows "
-                "stay in the target as last written (the tracked stream says what is tracked)",
-                len(narrow.tweets),
-                who,
-                tracking["number_of_tweets"],
-            )
-
-    def tracking(self, account: AccountRun) -> dict[str, Any]:
-        """The settings that decide what an account's runs read, as the state keeps them: a
-        change between runs tells a narrowed configuration from tweets rolling out."""
-        chosen, settings = account.account, self.run.settings
-        if settings.duration == "single_date":
-            start = end = _date_setting(
-                settings.report_date_mode, settings.report_date, settings.days_back
-            )
+            return
+        state["replication_key"] = self.replication_key
+        state["coverage"] = encoded
+        state["tracking"] = tracking
+        last = checkpoint.coverage.last_day()
+        if last is None:
+            state.pop("replication_key_value", None)
         else:
-            start = _date_setting(
-                settings.start_date_mode, settings.start_date, settings.days_back_to_start_from
-            )
-            end = _date_setting(
-                settings.end_date_mode, settings.end_date, settings.days_back_to_end_at
-            )
-        return {
-            "tweet_selection": chosen.tweet_selection,
-            "number_of_tweets": chosen.number_of_tweets,
-            "exclude_retweets": chosen.exclude_retweets,
-            "exclude_replies": chosen.exclude_replies,
-            "start": start,
-            "end": end,
-            "max_history_days": settings.max_history_days,
-        }
+            state["replication_key_value"] = last.isoformat()
+        if emit:
+            self.finalize_state_progress_markers(state)
 
     def _drop_stream_level_state(self, last_complete: date) -> None:
         """A state from before accounts has its coverage at the stream level, for rows without
@@ -362,165 +266,6 @@ class HistoricalEngagementStream(EngagementStream):
             "and every row now carries account_id"
         )
 
-    def run_plan(self, now: datetime, account: AccountRun, context: Context | None) -> RunPlan:
-        """The period, the needs from the account's state, and the requests that read them."""
-        period = self.period(now)
-        tweet_ids = account.selection().tweet_ids
-        needs = self.needs(period, tweet_ids, context, now, account)
-        planned = plan_needs(
-            needs.days,
-            tweet_ids,
-            self.run.settings.engagement_types,
-            period.start,
-            period.end,
-            needs.incremental,
-        )
-        return RunPlan(period, tuple(tweet_ids), needs, planned)
-
-    def account_records(
-        self, account: AccountRun, context: Context | None
-    ) -> Iterable[dict[str, Any]]:
-        settings = self.run.settings
-        period, tweet_ids, needs, planned = self.run_plan(self.run.started_at, account, context)
-        backfill = sum(r.backfill for r in planned)
-        self.logger.info(
-            "Planned %d requests for %s (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
-            len(planned),
-            account.label,
-            backfill,
-            len(planned) - backfill,
-            len(tweet_ids),
-            format_api_time(period.start),
-            format_api_time(period.end),
-        )
-        coverage = needs.base.copy()
-        complete = ((date.min, last_complete_day(period.end)),)
-        # With BATCH messages a window's records may sit in a batch file not announced yet:
-        # the state then changes once, at the end, and the SDK writes it after the last batch.
-        batch_mode = self.get_batch_config(self.config) is not None
-        aggregate = Aggregator(
-            self.shape.group_by, settings.engagement_types if settings.wide else None
-        )
-        stamp = Stamp(self.run.started_at, settings.lookback_days, _last_day(period.end))
-        tracking = self.tracking(account)
-        progress = Progress(self.logger, len(planned))
-        tally = Tally()
-        arrived: dict[tuple[str, str], Days] = {}
-        # Responses come back in plan order whatever the concurrency, so records and STATE are
-        # the same as a sequential run's; a window's STATE follows its last response's records.
-        fetched = ordered_concurrent(
-            lambda r: (r, list(self._fetch(account, r))), planned, settings.max_concurrent_requests
-        )
-        try:
-            for request, responses in fetched:
-                keep = _day_filter(request, needs.days)
-                emitted = 0
-                for served in responses:
-                    tally.merge(served.tally)
-                    records = aggregate.response(served.grouping, keep=keep, missing=served.missing)
-                    emitted += len(records)
-                    yield from stamp(records)
-                    for pair, got in served.delivered.items():
-                        arrived[pair] = union(arrived.get(pair, ()), got)
-                if request.last_batch:
-                    records = aggregate.window_end()
-                    emitted += len(records)
-                    yield from stamp(records)
-                    if self.shape.incremental:
-                        window = ((request.start.date(), _last_day(request.end)),)
-                        coverage.record_window(intersect(window, complete), needs.days, arrived)
-                        if not batch_mode:
-                            self._write_coverage(context, coverage, tracking)
-                    arrived = {}
-                progress.request_done(emitted)
-            bounds = {"period_start": period.start, "period_end": period.end}
-            records = aggregate.run_end({k: format_api_time(v) for k, v in bounds.items()})
-            progress.request_done(len(records), requests=0)
-            yield from stamp(records)
-            progress.finish()
-            if self.shape.incremental:
-                self._write_coverage(context, coverage, tracking, emit=not batch_mode)
-        finally:
-            self.report(account, tally)
-
-    def _write_coverage(
-        self,
-        context: Context | None,
-        coverage: Coverage,
-        tracking: Mapping[str, Any],
-        *,
-        emit: bool = True,
-    ) -> None:
-        """Emit STATE holding what has been delivered (only after its records were written),
-        and the settings it was delivered for; ``emit=False`` only updates the state, for the
-        SDK to write after the last batch."""
-        state = self.get_context_state(context)
-        encoded = coverage.encode()
-        if (
-            state.get("coverage") == encoded
-            and state.get("replication_key") == self.replication_key
-            and state.get("tracking") == tracking
-        ):
-            return
-        state["replication_key"] = self.replication_key
-        state["coverage"] = encoded
-        state["tracking"] = dict(tracking)
-        last = coverage.last_day()
-        if last is None:
-            state.pop("replication_key_value", None)
-        else:
-            state["replication_key_value"] = last.isoformat()
-        if emit:
-            self.finalize_state_progress_markers(state)
-
-    def _fetch(self, account: AccountRun, request: PlannedRequest) -> Iterator[Served]:
-        """Each successful response for one planned request, checked against what it asked:
-        the canonical grouping of the batch's ids and the request's metrics, over its window."""
-        hourly = needs_hours(self.shape.group_by)
-        group_by = CANONICAL_HOURLY if hourly else CANONICAL_DAILY
-
-        def body(batch: list[str]) -> dict[str, Any]:
-            return request_body(batch, request.metrics, group_by, request.start, request.end)
-
-        def check(data: dict[str, Any], batch: list[str]) -> Served:
-            asked = Asked(tuple(batch), request.metrics, request.start, request.end, hourly)
-            return check_series(data, GROUPING, asked, self.where)
-
-        yield from self.post_refusing(account, request.tweet_ids, body, check)
-
-
-class Stamp:
-    """Adds to each record whether its count is final and when the run read it.
-
-    A day is final when it lies more than ``lookback_days`` before the last complete UTC day at
-    the run's start: when the range reaches yesterday, no later run's lookback reads it again,
-    and when ``(lookback_days + 1) x 24`` hours cover the API's revision horizon, the API no
-    longer changes it. A row without a day covers the period, and is final when the period's
-    last day is.
-    """
-
-    def __init__(self, started_at: datetime, lookback_days: int, period_last_day: date) -> None:
-        last_complete = started_at.date() - timedelta(days=1)
-        self.final_before = (last_complete - timedelta(days=lookback_days)).isoformat()
-        self.read_at = format_api_time(started_at)
-        self.period_last_day = period_last_day.isoformat()
-
-    def __call__(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        final_before, read_at, last = self.final_before, self.read_at, self.period_last_day
-        for record in records:
-            record["is_final"] = str(record.get("engagement_date", last)) < final_before
-            record["read_at"] = read_at
-            yield record
-
-
-#: The tracking settings that choose the tweets (the others choose the days).
-_SELECTION_KEYS = ("tweet_selection", "number_of_tweets", "exclude_retweets", "exclude_replies")
-
-
-def _date_setting(mode: str, day: str | None, days_back: int) -> str:
-    """One end of the range as its settings give it: ``specific:YYYY-MM-DD`` or ``relative:N``."""
-    return f"specific:{day}" if mode == "specific" else f"relative:{days_back}"
-
 
 def _claimed_last_day(state: Mapping[str, Any]) -> date | None:
     """The last day a (checked) state's bookmark or coverage says was delivered."""
@@ -531,23 +276,3 @@ def _claimed_last_day(state: Mapping[str, Any]) -> date | None:
         last = Coverage.decode(state["coverage"]).last_day()
         days += [last] if last else []
     return max(days, default=None)
-
-
-def _last_day(end: datetime) -> date:
-    """The last UTC day a window ending (exclusive) at ``end`` touches."""
-    return (end - timedelta(microseconds=1)).date()
-
-
-def _day_filter(
-    request: PlannedRequest, needs: Mapping[tuple[str, str], Days]
-) -> dict[tuple[str, str], frozenset[str]] | None:
-    """Days to emit per (tweet, metric) of a request, or ``None`` when it needs all it reads."""
-    window = ((request.start.date(), _last_day(request.end)),)
-    full = True
-    keep: dict[tuple[str, str], frozenset[str]] = {}
-    for tweet_id in request.tweet_ids:
-        for metric in request.metrics:
-            need = intersect(needs.get((tweet_id, metric), ()), window)
-            full = full and need == window
-            keep[(tweet_id, metric)] = day_strings(need)
-    return None if full else keep

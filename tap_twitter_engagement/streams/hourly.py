@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tap_twitter_engagement.api import GROUPING, MAX_IDS, format_api_time, request_body
+from tap_twitter_engagement.backends.engagement import post_refusing
 from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
-from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import CANONICAL_HOURLY, canonical_records
 from tap_twitter_engagement.streams.base import EngagementStream
 from tap_twitter_engagement.streams.historical import historical_schema
+from tap_twitter_engagement.windows import batches
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -64,7 +65,7 @@ class Engagement28hrStream(EngagementStream):
         try:
             for batch in batches(account.selection().tweet_ids, MAX_IDS[self.endpoint]):
                 check = checker(datetime.now(UTC))
-                for served in self.post_refusing(account, batch, body, check):
+                for served in post_refusing(account, self.endpoint, batch, body, check):
                     tally.merge(served.tally)
                     # Canonical rows: a bucket that did not arrive has no row to withhold.
                     for record in canonical_records(served.grouping, True):

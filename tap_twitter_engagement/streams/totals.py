@@ -15,12 +15,13 @@ from tap_twitter_engagement.api import (
     TOTALS_RECENT_DAYS,
     request_body,
 )
+from tap_twitter_engagement.backends.engagement import post_refusing
 from tap_twitter_engagement.checks import Asked, Served, Tally, check_totals
 from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
-from tap_twitter_engagement.plan import batches
 from tap_twitter_engagement.rollup import COUNT_COLUMN
-from tap_twitter_engagement.run import SkipReason
+from tap_twitter_engagement.skips import SkipReason
 from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, EngagementStream
+from tap_twitter_engagement.windows import batches
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -107,7 +108,7 @@ class EngagementTotalsStream(EngagementStream):
             return check_totals(data, GROUPING, Asked(tuple(batch), tuple(metrics)), self.where)
 
         for batch in batches(tweet_ids, MAX_IDS[self.endpoint]):
-            for served in self.post_refusing(account, batch, body, check, bearer=bearer):
+            for served in post_refusing(account, self.endpoint, batch, body, check, bearer=bearer):
                 tally.merge(served.tally)
                 yield from _rows(served.grouping, metrics, snapshot)
 

@@ -11,7 +11,7 @@ from singer_sdk import typing as th
 
 from tap_twitter_engagement.api import TIMESTAMP_FORMAT
 from tap_twitter_engagement.checks import TWEET_COUNTS, USER_COUNTS
-from tap_twitter_engagement.run import SkipReason
+from tap_twitter_engagement.skips import SkipReason
 from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, TapStream
 
 if TYPE_CHECKING:

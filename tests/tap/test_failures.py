@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tap_twitter_engagement.backends.engagement import post_refusing
 from tap_twitter_engagement.checks import Asked, Served, check_totals
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import (
@@ -653,8 +654,8 @@ def test_an_app_only_refusal_is_logged_and_reported_not_raised(sandbox):
 
     served = [
         set(response.grouping)
-        for response in stream.post_refusing(
-            account, [*protected, *other], body, check, bearer=True
+        for response in post_refusing(
+            account, stream.endpoint, [*protected, *other], body, check, bearer=True
         )
     ]
     assert set().union(*served) == set(other)

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tap_twitter_engagement import coverage, plan
+from tap_twitter_engagement import coverage, windows
 from tap_twitter_engagement.coverage import Coverage, DayTable, Shape, compute_needs
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tap_twitter_engagement.plan import plan_needs
+from tap_twitter_engagement.windows import plan_needs
 
 END = date(2026, 6, 30)
 PERIOD = ((END - timedelta(days=59), END),)  # 60 days: three windows per group
@@ -44,9 +44,9 @@ def _counting(function: Callable[..., Any], name: str, calls: Counter[str]) -> C
 
 @pytest.fixture
 def day_set_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Calls of the day-set operations from ``coverage`` and ``plan``, by name."""
+    """Calls of the day-set operations from ``coverage`` and ``windows``, by name."""
     calls: Counter[str] = Counter()
-    for module in (coverage, plan):
+    for module in (coverage, windows):
         for name in _DAY_SET_OPERATIONS:
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, _counting(getattr(module, name), name, calls))
@@ -71,7 +71,7 @@ def _state(tweet_ids: list[str], shape: Shape) -> dict[str, Any]:
     }
 
 
-def _plan(n: int, shape: Shape) -> tuple[coverage.Needs, list[plan.PlannedRequest]]:
+def _plan(n: int, shape: Shape) -> tuple[coverage.Needs, list[windows.PlannedRequest]]:
     tweet_ids = [str(1785000000000000000 + 7919 * i) for i in range(n)]
     previous = Coverage.decode(_state(tweet_ids, shape))
     needs = compute_needs(previous, shape, tweet_ids, HISTORICAL_METRICS, PERIOD, 3)

@@ -8,13 +8,13 @@ without a server.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
 from typing import NamedTuple
 
-from tap_twitter_engagement.api import MAX_IDS, MAX_WINDOW_DAYS, format_api_time
+from tap_twitter_engagement.api import MAX_IDS, MAX_WINDOW_DAYS
 from tap_twitter_engagement.coverage import (
     NOTHING,
     Days,
@@ -25,25 +25,6 @@ from tap_twitter_engagement.coverage import (
     minus,
     union,
 )
-
-__all__ = [
-    "PlannedRequest",
-    "batches",
-    "day_windows",
-    "dedupe",
-    "format_api_time",
-    "period_days",
-    "plan_needs",
-]
-
-
-def dedupe(tweet_ids: Iterable[str]) -> list[str]:
-    """Drop repeated IDs, keeping first-seen order.
-
-    Batches must be disjoint: an ID in two batches would be counted twice once batch results
-    are summed.
-    """
-    return list(dict.fromkeys(tweet_ids))
 
 
 def batches(tweet_ids: Sequence[str], size: int = MAX_IDS["historical"]) -> list[tuple[str, ...]]:

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from tap_twitter_engagement.api import format_api_time
 from tap_twitter_engagement.coverage import days
-from tap_twitter_engagement.plan import (
+from tap_twitter_engagement.selection import dedupe
+from tap_twitter_engagement.windows import (
     PlannedRequest,
     batches,
     day_windows,
-    dedupe,
-    format_api_time,
     period_days,
     plan_needs,
 )
