@@ -9,7 +9,6 @@ the Engagement API per handle. A failed account is one line at the end, and exit
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import sys
@@ -26,13 +25,14 @@ from tap_twitter_engagement.api import (
     MAX_WINDOW_DAYS,
     TOTALS_RECENT_DAYS,
 )
+from tap_twitter_engagement.commands.cli import CONTEXT_SETTINGS, run
 from tap_twitter_engagement.errors import (
     LOGGER_NAME,
     STDOUT_CLOSED,
     AccessRefused,
     OutputClosed,
 )
-from tap_twitter_engagement.inputs import read_config, read_state
+from tap_twitter_engagement.inputs import ENV_PREFIX, read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.plan import format_api_time
 from tap_twitter_engagement.streams import HistoricalEngagementStream
@@ -137,29 +137,27 @@ def _calls(ids: Sequence[str], per_call: int) -> int:
     return math.ceil(len(ids) / per_call)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tap-twitter-engagement-plan", description=__doc__)
-    parser.add_argument(
-        "--config",
-        action="append",
-        required=True,
-        help="the tap's config JSON, or ENV to read TAP_TWITTER_ENGAGEMENT_* variables (and "
-        ".env); repeat to merge several",
-    )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    redact.install()
+@click.command(name="tap-twitter-engagement-plan", help=__doc__, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    required=True,
+    help=f"the tap's config JSON, or ENV to read {ENV_PREFIX}* variables (and .env); repeat "
+    "to merge several",
+)
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path),
+    help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
+)
+def command(configs: tuple[str, ...], state: Path | None) -> int:
+    """The plan of the configured run, printed in one write."""
     try:
         if sys.stdout is None:  # closed at the start (>&-): print() would drop the plan
             raise OutputClosed(STDOUT_CLOSED)
-        config = read_config(args.config, TapTwitterEngagement.full_config_schema())
-        state = read_state(args.state) if args.state else None
-        tap = TapTwitterEngagement(config=config, state=state)
+        config = read_config(configs, TapTwitterEngagement.full_config_schema())
+        tap = TapTwitterEngagement(config=config, state=read_state(state) if state else None)
         with writing_stdout(PLAN_CUT):  # one write: `| head -1` reads it all, no broken pipe
             sys.stdout.write("".join(f"{line}\n" for line in describe(tap, datetime.now(UTC))))
         tap.run.raise_failures()
@@ -170,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(LOGGER_NAME).error("%s", one_line(exc))
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: exit code 0, or 1 after one ERROR line (a usage mistake too)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    redact.install()
+    return run(command, argv, lambda line: logging.getLogger(LOGGER_NAME).error("%s", line))
 
 
 if __name__ == "__main__":
