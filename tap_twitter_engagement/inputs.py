@@ -20,6 +20,8 @@ from dotenv import dotenv_values
 from tap_twitter_engagement.coverage import Coverage, CoverageError
 from tap_twitter_engagement.errors import ConfigError, InputError, StateError
 
+#: The prefix of every setting's variable (Meltano's naming): read here, written by
+#: ``tap-twitter-engagement-auth --meltano``.
 ENV_PREFIX = "TAP_TWITTER_ENGAGEMENT_"
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n", ""}

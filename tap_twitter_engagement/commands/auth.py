@@ -13,31 +13,34 @@ break or another control character: the tap's own rule) is refused before anythi
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
 import logging
 import os
-import re
-import secrets
+import shutil
 import socket
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeGuard
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
+import click
 import requests
-from dotenv import dotenv_values
+from click.core import ParameterSource
+from dotenv import dotenv_values, set_key, unset_key
+from dotenv.parser import parse_stream
 from requests_oauthlib import OAuth1Session
 from requests_oauthlib.oauth1_session import TokenRequestDenied
 
+from tap_twitter_engagement.commands.cli import CONTEXT_SETTINGS, run
+from tap_twitter_engagement.inputs import ENV_PREFIX
 from tap_twitter_engagement.settings import clean_token
 
-ENV_PREFIX = "TAP_TWITTER_ENGAGEMENT_"
 #: Seconds to wait for X (connect, and each read) before giving up on an OAuth request.
 TIMEOUT_SECONDS = 30
 #: The Meltano environment variable of each setting this command writes into .env.
@@ -49,6 +52,9 @@ ENV_NAMES = {
 ACCOUNTS_ENV = f"{ENV_PREFIX}ACCOUNTS"
 #: The entry the single account's top-level token becomes when a second account is added.
 DEFAULT_ACCOUNT = "default"
+#: What the write rehearsed before the PIN flow stores: no listed token can equal it, as the
+#: tap refuses whitespace in a token.
+REHEARSAL = {"access_token": "not a token", "access_token_secret": "not a secret"}
 _FIX = "fix it or give another path"
 _RETRY_HINT = "the PIN is used up: run the command again"
 
@@ -57,123 +63,99 @@ class UsageError(Exception):
     """A mistake the user can fix: printed as one ``error: ...`` line, exit code 1."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one ``error:`` line that never echoes a value."""
-
-    def error(self, message: str) -> NoReturn:
-        prefix = "unrecognized arguments: "
-        if message.startswith(prefix):
-            # argparse lists the stray words, which may be a secret typed after a misspelt option.
-            names = [
-                word.split("=", 1)[0]
-                for word in message[len(prefix) :].split()
-                if re.fullmatch(r"--?[A-Za-z][\w-]*(=.*)?", word)
-            ]
-            message = f"unrecognized option {', '.join(names)}" if names else "unexpected argument"
-        raise UsageError(f"{message}; see {self.prog} --help")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="tap-twitter-engagement-auth",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    # No default here: _run reads the variable, so that a refusal names where the value came from.
-    parser.add_argument(
-        "--consumer-key",
-        help=f"the app's API key (default: ${ENV_PREFIX}CONSUMER_KEY)",
-    )
-    parser.add_argument(
-        "--consumer-secret",
-        help=f"the app's API key secret (default: ${ENV_PREFIX}CONSUMER_SECRET)",
-    )
-    parser.add_argument(
-        "--oauth-url",
-        default="https://api.twitter.com",
-        help="base URL of /oauth/* (default https://api.twitter.com; the sandbox's URL to try it)",
-    )
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--config",
-        type=Path,
-        help="tap config JSON to write access_token and access_token_secret into "
-        "(created if missing, other settings kept, mode 0600)",
-    )
-    target.add_argument(
-        "--meltano",
-        action="store_true",
-        help=f"write {' and '.join(ENV_NAMES.values())} into the Meltano project's .env "
-        "file (other lines kept, mode 0600)",
-    )
-    parser.add_argument(
-        "--env-file",
-        type=Path,
-        help="with --meltano: the .env file to write (default: .env in the current directory)",
-    )
-    parser.add_argument(
-        "--account",
-        metavar="NAME",
-        help="add the token to the accounts list as the entry NAME (use the account's handle): "
-        f"an entry NAME gets the new token, else one is appended; a top-level token becomes "
-        f"the entry {DEFAULT_ACCOUNT!r} (with --meltano: {ACCOUNTS_ENV})",
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    # Values no message may show: the consumer key and secret (known once the arguments are
-    # read) and the issued token and secret. The environment's are known from the start.
-    hidden = [
-        os.environ.get(f"{ENV_PREFIX}{name}") or "" for name in ("CONSUMER_KEY", "CONSUMER_SECRET")
-    ]
-    try:
-        with _quiet_oauth_debug_logs():
-            return _run(argv, hidden)
-    except UsageError as exc:
-        print(f"error: {_scrub(str(exc), hidden)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(file=sys.stdout, flush=True)  # end the prompt line
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return 130
-
-
-def _run(argv: list[str] | None, hidden: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    key, key_source = _option_or_env(args.consumer_key, "--consumer-key", "CONSUMER_KEY")
-    secret, secret_source = _option_or_env(
-        args.consumer_secret, "--consumer-secret", "CONSUMER_SECRET"
-    )
+@click.command(name="tap-twitter-engagement-auth", help=__doc__, context_settings=CONTEXT_SETTINGS)
+# The consumer key and secret may come from the environment, which keeps them out of the shell
+# history; a refusal names the option or the variable the value came from (_source).
+@click.option(
+    "--consumer-key",
+    metavar="KEY",
+    envvar=f"{ENV_PREFIX}CONSUMER_KEY",
+    show_envvar=True,
+    help="the app's API key",
+)
+@click.option(
+    "--consumer-secret",
+    metavar="SECRET",
+    envvar=f"{ENV_PREFIX}CONSUMER_SECRET",
+    show_envvar=True,
+    help="the app's API key secret",
+)
+@click.option(
+    "--oauth-url",
+    metavar="URL",
+    default="https://api.twitter.com",
+    show_default=True,
+    help="base URL of /oauth/* (the sandbox's URL to try it)",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="tap config JSON to write access_token and access_token_secret into (created if "
+    "missing, other settings kept, mode 0600); this or --meltano",
+)
+@click.option(
+    "--meltano",
+    is_flag=True,
+    help=f"write {' and '.join(ENV_NAMES.values())} into the Meltano project's .env file (other "
+    "lines kept, mode 0600); this or --config",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(path_type=Path),
+    help="with --meltano: the .env file to write (default: .env in the current directory)",
+)
+@click.option(
+    "--account",
+    metavar="NAME",
+    help="add the token to the accounts list as the entry NAME (use the account's handle): an "
+    f"entry NAME gets the new token, else one is appended; a top-level token becomes the entry "
+    f"{DEFAULT_ACCOUNT!r} (with --meltano: {ACCOUNTS_ENV})",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    consumer_key: str | None,
+    consumer_secret: str | None,
+    oauth_url: str,
+    config: Path | None,
+    meltano: bool,
+    env_file: Path | None,
+    account: str | None,
+) -> int:
+    """The PIN flow, from the parsed command line to the written file."""
+    if config is None and not meltano:
+        raise click.UsageError("Missing option '--config' or '--meltano'.")
+    if config is not None and meltano:
+        raise click.UsageError("Options '--config' and '--meltano' exclude each other.")
+    hidden: list[str] = ctx.obj  # values no message may show, for main() to mask
+    key, secret = consumer_key or "", consumer_secret or ""
     hidden += [key, secret]
     if not key or not secret:
         raise UsageError(
             "set --consumer-key and --consumer-secret (or the "
             f"{ENV_PREFIX}CONSUMER_KEY/_SECRET variables)"
         )
-    for source, value in ((key_source, key), (secret_source, secret)):
+    for param, value in (("consumer_key", key), ("consumer_secret", secret)):
         if not clean_token(value):
             raise UsageError(
-                f"{source} holds {_flaw(value)}, which the tap refuses (a copy-paste slip?); "
-                "set it to the value alone"
+                f"{_source(ctx, param)} holds {_flaw(value)}, which the tap refuses (a "
+                "copy-paste slip?); set it to the value alone"
             )
-    if args.env_file is not None and not args.meltano:
+    if env_file is not None and not meltano:
         raise UsageError(
             "--env-file goes with --meltano; with --config the tokens go into the JSON"
         )
-    name: str | None = args.account
-    if name is not None and not name.strip():
+    if account is not None and not account.strip():
         raise UsageError("--account needs a name, such as the account's handle")
-    base = _check_oauth_url(args.oauth_url)
-    # Refuse an unusable destination now: once the PIN is exchanged it cannot be used again.
-    if args.config is not None:
-        destination = _Destination("--config", args.config, json_object=True)
+    base = _check_oauth_url(oauth_url)
+    if config is not None:
+        destination = _Destination("--config", config, json_object=True)
     else:
-        env_file = args.env_file if args.env_file is not None else Path(".env")
-        destination = _Destination("--env-file", env_file, json_object=False)
-    destination.accounts(destination.read(), name)
+        destination = _Destination("--env-file", env_file or Path(".env"), json_object=False)
+    # Refuse an unusable destination now: once the PIN is exchanged it cannot be used again.
+    destination.write(REHEARSAL, account, "", rehearse=True)
 
-    token = _pin_flow(key, secret, args.oauth_url, base)
+    token = _pin_flow(key, secret, oauth_url, base)
     values = {
         "access_token": token.get("oauth_token", ""),
         "access_token_secret": token.get("oauth_token_secret", ""),
@@ -191,17 +173,39 @@ def _run(argv: list[str] | None, hidden: list[str]) -> int:
                 "--oauth-url"
             )
     handle = f"@{token.get('screen_name', '?')}"
-    added, converted = destination.write(values, name, handle)
-    _report(destination, name, f"{handle} (user id {token.get('user_id', '?')})", added, converted)
+    added, converted = destination.write(values, account, handle)
+    _report(
+        destination, account, f"{handle} (user id {token.get('user_id', '?')})", added, converted
+    )
     return 0
 
 
-def _option_or_env(value: str | None, option: str, name: str) -> tuple[str, str]:
-    """The value given with ``option``, else the variable ``ENV_PREFIX + name``; and which of
-    the two it came from, for a refusal to name."""
-    if value is not None:
-        return value, option
-    return os.environ.get(f"{ENV_PREFIX}{name}", ""), f"{ENV_PREFIX}{name}"
+def main(argv: list[str] | None = None) -> int:
+    """The console script: exit code 0, 1 (one ``error:`` line) or 130 (Ctrl-C)."""
+    hidden: list[str] = []
+    try:
+        with _quiet_library_logs():
+            return run(command, argv, _print_error, obj=hidden)
+    except UsageError as exc:
+        _print_error(_scrub(str(exc), hidden))
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stdout, flush=True)  # end the prompt line
+        _print_error("interrupted; nothing was written")
+        return 130
+
+
+def _print_error(line: str) -> None:
+    print(f"error: {line}", file=sys.stderr)
+
+
+def _source(ctx: click.Context, name: str) -> str:
+    """Where the value of the parameter ``name`` came from, for a refusal to name: its option
+    or its environment variable."""
+    param = next(p for p in ctx.command.params if p.name == name)
+    if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT:
+        return str(param.envvar)
+    return param.opts[0]
 
 
 def _flaw(value: str) -> str:
@@ -339,7 +343,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 @dataclass
 class _Destination:
-    """The file the tokens go into, checked before the PIN flow and rewritten after it."""
+    """The file the tokens go into: its write rehearsed before the PIN flow, done after it."""
 
     option: str
     given: Path
@@ -353,11 +357,9 @@ class _Destination:
     def _refuse(self, problem: str) -> UsageError:
         return UsageError(f"{self.option} {_show(self.given)} {problem}")
 
-    def read(self) -> dict[str, object] | str | None:
-        """The current content (a JSON object or .env text; None if there is no file yet).
-
-        Refuses a path that cannot be written with a UsageError naming the cause.
-        """
+    def read(self) -> dict[str, object] | None:
+        """The current settings (the JSON object, or the .env variables unexpanded; None if
+        there is no file yet), or a UsageError naming why the path cannot be used."""
         path = self.path
         directory = path.parent
         if path.is_dir():
@@ -367,38 +369,22 @@ class _Destination:
         if not directory.is_dir():
             raise self._refuse(f"cannot be created: {_show(directory)} is not a directory")
         try:
-            mode = path.stat().st_mode
+            raw = path.read_bytes() if stat.S_ISREG(path.stat().st_mode) else None
         except FileNotFoundError:
-            mode = None
-        except OSError as exc:
-            raise self._refuse(f"cannot be read ({exc.strerror})") from None
-        if mode is not None and not stat.S_ISREG(mode):
-            raise self._refuse("is not a regular file")
-        try:
-            _probe(directory)
-        except OSError as exc:
-            raise self._refuse(
-                f"cannot be written: no new file can be created in {_show(directory)} "
-                f"({exc.strerror})"
-            ) from None
-        if mode is None:
             return None
-        try:
-            raw = path.read_bytes()
         except OSError as exc:
             raise self._refuse(f"cannot be read ({exc.strerror})") from None
+        if raw is None:
+            raise self._refuse("is not a regular file")
         return self._parse(raw)
 
-    def _parse(self, raw: bytes) -> dict[str, object] | str:
+    def _parse(self, raw: bytes) -> dict[str, object]:
         if not self.json_object:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise self._refuse(f"is not UTF-8 text; {_FIX}") from None
-            problem = _check_env_text(text)
-            if problem:
-                raise self._refuse(f"{problem}; {_FIX}")
-            return text
+            return dict(dotenv_values(stream=io.StringIO(text), interpolate=False))
         if not raw.strip():
             raise self._refuse(f"is empty, not a JSON object; {_FIX}")
         try:
@@ -422,30 +408,27 @@ class _Destination:
         return ACCOUNTS_ENV, f"{ENV_NAMES['access_token']}/_SECRET"
 
     def accounts(
-        self, content: dict[str, object] | str | None, name: str | None
+        self, content: Mapping[str, object], name: str | None
     ) -> tuple[list[dict[str, object]], bool]:
         """The accounts list to add the account ``name`` to (``[]`` without a name), and whether
         the single account's top-level token moved into it as the entry ``default``.
 
-        Refuses, before the PIN flow, a file the new token cannot be written into.
+        Refuses a file the new token cannot be written into.
         """
         accounts_label, pair_label = self.labels
-        listed: object
-        pair: list[object]
         if self.json_object:
-            config = content if isinstance(content, dict) else {}
-            listed, pair = config.get("accounts"), [config.get(key) for key in ENV_NAMES]
+            listed = content.get("accounts")
+            pair = [content.get(key) for key in ENV_NAMES]
         else:
-            text = content if isinstance(content, str) else ""
-            listed = _env_value(text, ACCOUNTS_ENV) or None
-            if listed is not None and "${" in listed:
+            listed = content.get(ACCOUNTS_ENV) or None
+            if isinstance(listed, str) and "${" in listed:
                 raise self._refuse(
                     f"has {accounts_label} with '${{', which python-dotenv expands and this "
                     f"command does not rewrite; {_FIX}"
                 )
             with contextlib.suppress(ValueError, RecursionError):  # else refused as not a list
-                listed = None if listed is None else json.loads(listed)
-            pair = [_env_value(text, key) for key in ENV_NAMES.values()]
+                listed = None if listed is None else json.loads(str(listed))
+            pair = [content.get(key) for key in ENV_NAMES.values()]
         if listed is None:
             accounts: list[dict[str, object]] = []
         elif _list_of_objects(listed):
@@ -475,13 +458,16 @@ class _Destination:
         }
         return [entry], True
 
-    def write(self, values: dict[str, str], name: str | None, handle: str) -> tuple[bool, bool]:
+    def write(
+        self, values: dict[str, str], name: str | None, handle: str, rehearse: bool = False
+    ) -> tuple[bool, bool]:
         """Write the token and secret of ``handle``: top-level, or as the account ``name``.
 
         Whether that account was added (not updated), and whether the top-level token moved
-        into the accounts list.
+        into the accounts list. ``rehearse``: everything but the final rename, so that a file
+        this command cannot write is refused before the single-use PIN is spent.
         """
-        content = self.read()  # read again: keep what was edited while the owner approved
+        content = self.read() or {}  # read again: keep what was edited while the owner approved
         accounts, converted = self.accounts(content, name)
         added = False
         if name is not None:
@@ -501,30 +487,105 @@ class _Destination:
             else:
                 accounts.append({"name": name, **values})
         if self.json_object:
-            config = content if isinstance(content, dict) else {}
+            config = dict(content)
             if name is None:
                 config.update(values)
             else:
                 for key in values:
                     config.pop(key, None)
                 config["accounts"] = accounts
-            self._write(json.dumps(config, indent=2) + "\n")
+            text = json.dumps(config, indent=2) + "\n"
+            self._replace(lambda copy: copy.write_text(text, encoding="utf-8"), rehearse)
             return added, converted
-        env: dict[str, str | None] = {ENV_NAMES[key]: value for key, value in values.items()}
+        changes: dict[str, str | None] = {ENV_NAMES[key]: value for key, value in values.items()}
         if name is not None:  # the single account's two lines go; the list is one JSON value
             compact = json.dumps(accounts, separators=(",", ":"))
-            # The same JSON without "${", which python-dotenv would expand even in quotes.
-            env = dict.fromkeys(env) | {ACCOUNTS_ENV: compact.replace("${", "\\u0024{")}
-        self._write(update_env_text(content if isinstance(content, str) else "", env))
+            # The same JSON without "${": \u0024 is "$" to JSON, and nothing to python-dotenv.
+            changes = dict.fromkeys(changes) | {ACCOUNTS_ENV: compact.replace("${", "\\u0024{")}
+        if any("${" in value for value in changes.values() if value is not None):
+            # python-dotenv expands ${NAME} even inside quotes, and nothing escapes it.
+            raise UsageError(
+                f"the issued token holds '${{', which a .env file cannot hold; {_RETRY_HINT} "
+                "with --config"
+            )
+
+        def edit(copy: Path) -> None:
+            if not update_env(copy, changes):
+                lines = _unparsable_lines(self.path.read_text(encoding="utf-8"))
+                raise self._refuse(
+                    f"cannot take new lines: python-dotenv cannot parse line "
+                    f"{', '.join(map(str, lines)) or '?'} (a quote never closed?), and new lines "
+                    f"would change how it reads the file; {_FIX}"
+                )
+
+        self._replace(edit, rehearse)
         return added, converted
 
-    def _write(self, text: str) -> None:
+    def _replace(self, edit: Callable[[Path], object], rehearse: bool) -> None:
+        """Edit a private copy of the file, then rename it over the file (rehearse: drop it).
+
+        ``tempfile.mkstemp`` creates the copy in the file's directory with mode 0600: the tokens
+        are never in a file others may read, whatever mode the old file had. The rename replaces
+        the file at once: a reader sees the old file or the new one, never a half-written one.
+        """
+        path = self.path
+        directory = path.parent
         try:
-            write_private(self.path, text)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         except OSError as exc:
             raise self._refuse(
-                f"could not be written ({exc.strerror}) and is unchanged; {_RETRY_HINT}"
+                f"cannot be written: no new file can be created in {_show(directory)} "
+                f"({exc.strerror})"
             ) from None
+        os.close(fd)
+        copy = Path(name)
+        try:
+            if path.exists():
+                shutil.copyfile(path, copy)  # into the 0600 copy: its mode stays
+            edit(copy)
+            _fsync(copy)
+            if not rehearse:
+                os.replace(copy, path)
+                with contextlib.suppress(OSError):  # make the rename durable where the OS can
+                    _fsync(directory)
+        except OSError as exc:
+            unchanged = f"; {_FIX}" if rehearse else f" and is unchanged; {_RETRY_HINT}"
+            raise self._refuse(f"could not be written ({exc.strerror}){unchanged}") from None
+        finally:
+            copy.unlink(missing_ok=True)  # after the rename, there is nothing left to remove
+
+
+def update_env(path: Path, changes: Mapping[str, str | None]) -> bool:
+    """Set the variables of ``changes`` in the .env file ``path`` (None: remove them), with
+    python-dotenv: every other line kept, each earlier line of a variable replaced. Whether
+    python-dotenv now reads the file (unexpanded) as it did with ``changes`` applied.
+
+    ``set_key`` single-quotes each value (``quote_mode="always"``, backslashes and quotes
+    escaped), which python-dotenv reads back exactly; a line it cannot parse, such as a quote
+    never closed, may swallow the lines written after it: the check finds that.
+    """
+    before = dotenv_values(path, interpolate=False)
+    for key, value in changes.items():
+        if value is not None:
+            set_key(path, key, value, quote_mode="always")
+        elif key in before:
+            unset_key(path, key)
+    kept = {key: value for key, value in before.items() if key not in changes}
+    written = {key: value for key, value in changes.items() if value is not None}
+    return dotenv_values(path, interpolate=False) == kept | written
+
+
+def _unparsable_lines(text: str) -> list[int]:
+    """The lines where python-dotenv starts a statement it cannot parse."""
+    return [binding.original.line for binding in parse_stream(io.StringIO(text)) if binding.error]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _list_of_objects(value: object) -> TypeGuard[list[dict[str, object]]]:
@@ -543,189 +604,6 @@ def _json_kind(value: object) -> str:
     return "number"
 
 
-def _probe(directory: Path) -> None:
-    """Create and remove an empty private file in ``directory``: can the real write succeed?"""
-    fd, temp = _private_temp(directory, "probe")
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(temp)
-
-
-def _private_temp(directory: Path, name: str) -> tuple[int, Path]:
-    """A new file in ``directory``, open for writing, mode 0600 from its creation."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0)
-    for _ in range(20):
-        temp = directory / f".{name[:100]}.{secrets.token_hex(6)}.tmp"
-        try:
-            fd = os.open(temp, flags, 0o600)
-        except FileExistsError:
-            continue
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)  # the umask can only narrow 0600; make it exactly 0600
-        return fd, temp
-    raise FileExistsError(f"no free temporary name in {directory}")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with a file holding ``text``, readable by its owner only at every moment.
-
-    The text goes into a temporary 0600 file in the same directory, is flushed to disk, and the
-    temporary file is renamed onto ``path``: the old file is never opened for writing, so a
-    wider mode it had never applies to the new content, and a crash leaves the old or the new
-    file, never a half-written one.
-    """
-    fd, temp = _private_temp(path.parent, path.name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
-        directory_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
-
-
-# --- .env files ----------------------------------------------------------------------------
-# The grammar python-dotenv (and so Meltano) reads: optional `export `, a key (bare, or in single
-# quotes), optional `=` and a value that is single-quoted, double-quoted (both may span lines,
-# a backslash escapes the next character) or bare up to the end of the line, then an optional
-# comment. The reader skips a line that does not fit; it is kept as is here.
-_SPACE = r"[^\S\r\n]*"
-_ENV_LEAD = re.compile(r"\s*")
-_ENV_EXPORT = re.compile(r"(?:export[^\S\r\n]+)?")
-_ENV_KEY = re.compile(rf"(?:'([^']+)'|([^=#\s'][^=#\s]*)){_SPACE}")
-_ENV_EQUALS = re.compile(rf"={_SPACE}")
-_ENV_QUOTED = {
-    "'": re.compile(r"'(?:\\.|[^'\\])*'", re.DOTALL),
-    '"': re.compile(r'"(?:\\.|[^"\\])*"', re.DOTALL),
-}
-_ENV_BARE = re.compile(r"[^\r\n]*")
-_ENV_END = re.compile(rf"(?:{_SPACE}#[^\r\n]*)?{_SPACE}(?:\r\n|\n|\r|$)")
-_ENV_REST = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)?")
-_NEWLINE = re.compile(r"\r\n|\n|\r")
-
-
-@dataclass(frozen=True)
-class _EnvPiece:
-    text: str
-    start: int
-    key: str | None = None
-    exported: bool = False
-    #: A quote that no later quote closes: the reader skips the line, but a quote written after
-    #: it would close it and change how everything in between is read.
-    unterminated: bool = False
-
-
-def _match(pattern: re.Pattern[str], text: str, pos: int) -> int:
-    """Where a pattern that matches the empty string ends at ``pos``."""
-    found = pattern.match(text, pos)
-    return pos if found is None else found.end()  # each of them matches the empty string
-
-
-def _env_pieces(text: str) -> Iterator[_EnvPiece]:
-    """Cut .env text into pieces that join back into it; a binding's piece names its key."""
-    pos = 0
-    while pos < len(text):
-        start = pos
-        pos = _match(_ENV_LEAD, text, pos)
-        if pos > start:
-            yield _EnvPiece(text[start:pos], start)
-            continue
-        pos = _match(_ENV_EXPORT, text, pos)
-        exported = pos > start
-        name, pos, unterminated = _env_binding(text, pos)
-        if name is None:  # a comment, or a line the reader skips from ``pos`` to its end
-            pos = _match(_ENV_REST, text, pos)
-        yield _EnvPiece(text[start:pos], start, name, exported, unterminated)
-
-
-def _env_binding(text: str, pos: int) -> tuple[str | None, int, bool]:
-    """The key of the binding at ``pos`` and where it ends; if there is none, where reading
-    failed and whether it failed on a quote that is never closed."""
-    key = _ENV_KEY.match(text, pos)
-    if key is None:
-        return None, pos, text.startswith("'", pos) and text.find("'", pos + 1) < 0
-    pos = key.end()
-    equals = _ENV_EQUALS.match(text, pos)
-    if equals is not None:
-        pos = equals.end()
-        quote = _ENV_QUOTED.get(text[pos : pos + 1])
-        value = (quote or _ENV_BARE).match(text, pos)
-        if value is None:
-            return None, pos, True
-        pos = value.end()
-    end = _ENV_END.match(text, pos)
-    if end is None:
-        return None, pos, False
-    return key.group(1) or key.group(2), end.end(), False
-
-
-def _check_env_text(text: str) -> str | None:
-    """Why ``text`` cannot safely get new lines, or None."""
-    text = text.removeprefix("\ufeff")
-    for piece in _env_pieces(text):
-        if piece.unterminated:
-            line = len(_NEWLINE.findall(text, 0, piece.start)) + 1
-            return f"has a quote that is never closed on line {line}"
-    return None
-
-
-def env_quote(value: str) -> str:
-    """``value`` as a .env value that python-dotenv reads back exactly (single-quoted)."""
-    if "${" in value:
-        # python-dotenv expands ${NAME} even inside quotes, and nothing escapes it.
-        raise UsageError(
-            f"the issued token holds '${{', which a .env file cannot hold; {_RETRY_HINT} "
-            "with --config"
-        )
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _env_value(text: str, key: str) -> str | None:
-    """The value python-dotenv reads for ``key`` (its last binding), not expanded."""
-    bindings = [piece for piece in _env_pieces(text.removeprefix("\ufeff")) if piece.key == key]
-    if not bindings:
-        return None
-    # One binding the grammar above accepts: python-dotenv parses it without a warning.
-    return dotenv_values(stream=io.StringIO(bindings[-1].text), interpolate=False).get(key)
-
-
-def update_env_text(text: str, values: Mapping[str, str | None]) -> str:
-    """``text`` with the variables of ``values`` set (None: removed): each one's first line
-    replaced in place, its later lines dropped, missing ones appended; every other byte kept as
-    it was."""
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    text = text.removeprefix(bom)
-    newline = "\r\n" if "\r\n" in text else "\n"
-    pending = dict(values)
-    out: list[str] = []
-    for piece in _env_pieces(text):
-        if piece.key not in values:
-            out.append(piece.text)
-        elif piece.key in pending:
-            value = pending.pop(piece.key)
-            if value is not None:
-                export = "export " if piece.exported else ""
-                line = f"{export}{piece.key}={env_quote(value)}"
-                out.append(line + (newline if piece.text.endswith(("\n", "\r")) else ""))
-    body = "".join(out)
-    appended = {key: value for key, value in pending.items() if value is not None}
-    if appended:
-        if body and not body.endswith(("\n", "\r")):
-            body += newline
-        body += "".join(f"{key}={env_quote(value)}{newline}" for key, value in appended.items())
-    return bom + body
-
-
 # --- output hygiene ------------------------------------------------------------------------
 def _show(value: object) -> str:
     """A path or URL as one printable line (quoted when it holds control characters)."""
@@ -740,16 +618,20 @@ def _scrub(message: str, hidden: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_oauth_debug_logs() -> Iterator[None]:
-    """oauthlib and requests-oauthlib log signed parameters and tokens at DEBUG: never show them."""
-    loggers = [logging.getLogger(name) for name in ("oauthlib", "requests_oauthlib")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
+def _quiet_library_logs() -> Iterator[None]:
+    """oauthlib and requests-oauthlib log signed parameters and tokens at DEBUG: never show
+    them. python-dotenv warns about each line it cannot parse, at every read: the lines are kept
+    as they are, and a refusal names them where they matter."""
+    levels = {"oauthlib": logging.WARNING, "requests_oauthlib": logging.WARNING}
+    levels["dotenv"] = logging.ERROR
+    loggers = [logging.getLogger(name) for name in levels]
+    saved = [logger.level for logger in loggers]
+    for logger, level in zip(loggers, levels.values(), strict=True):
+        logger.setLevel(level)
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels, strict=True):
+        for logger, level in zip(loggers, saved, strict=True):
             logger.setLevel(level)
 
 

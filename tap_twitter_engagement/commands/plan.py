@@ -9,7 +9,6 @@ the Engagement API per handle. A failed account is one line at the end, and exit
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import sys
@@ -27,13 +26,14 @@ from tap_twitter_engagement.api import (
     TOTALS_RECENT_DAYS,
     format_api_time,
 )
+from tap_twitter_engagement.commands.cli import CONTEXT_SETTINGS, run
 from tap_twitter_engagement.errors import (
     LOGGER_NAME,
     STDOUT_CLOSED,
     AccessRefused,
     OutputClosed,
 )
-from tap_twitter_engagement.inputs import account_state, read_config, read_state
+from tap_twitter_engagement.inputs import ENV_PREFIX, account_state, read_config, read_state
 from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.run import Run
 from tap_twitter_engagement.settings import Settings, secret_values
@@ -139,35 +139,35 @@ def _calls(ids: Sequence[str], per_call: int) -> int:
     return math.ceil(len(ids) / per_call)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tap-twitter-engagement-plan", description=__doc__)
-    parser.add_argument(
-        "--config",
-        action="append",
-        required=True,
-        help="the tap's config JSON, or ENV to read TAP_TWITTER_ENGAGEMENT_* variables (and "
-        ".env); repeat to merge several",
-    )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    redact.install()
+@click.command(name="tap-twitter-engagement-plan", help=__doc__, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--config",
+    "configs",
+    multiple=True,
+    required=True,
+    help=f"the tap's config JSON, or ENV to read {ENV_PREFIX}* variables (and .env); repeat "
+    "to merge several",
+)
+@click.option(
+    "--state",
+    type=click.Path(path_type=Path),
+    help="a state JSON (what `meltano state get` prints): plan the incremental run from it",
+)
+def command(configs: tuple[str, ...], state: Path | None) -> int:
+    """The plan of the configured run, printed in one write."""
     try:
         if sys.stdout is None:  # closed at the start (>&-): print() would drop the plan
             raise OutputClosed(STDOUT_CLOSED)
         schema = TapTwitterEngagement.full_config_schema()
-        config = read_config(args.config, schema)
+        config = read_config(configs, schema)
         redact.register(secret_values(config))
         config = validated(config, schema, datetime.now(UTC))
-        state = read_state(args.state) if args.state else None
-        run = Run(Settings.from_config(config), logging.getLogger(LOGGER_NAME))
+        previous = read_state(state) if state else None
+        planned = Run(Settings.from_config(config), logging.getLogger(LOGGER_NAME))
+        lines = describe(planned, previous, planned.started_at)
         with writing_stdout(PLAN_CUT):  # one write: `| head -1` reads it all, no broken pipe
-            sys.stdout.write("".join(f"{line}\n" for line in describe(run, state, run.started_at)))
-        run.raise_failures()
+            sys.stdout.write("".join(f"{line}\n" for line in lines))
+        planned.raise_failures()
     except click.ClickException as exc:  # config errors, API refusals, stdout closed: one line
         exc.show()
         return 1
@@ -175,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(LOGGER_NAME).error("%s", one_line(exc))
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: exit code 0, or 1 after one ERROR line (a usage mistake too)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    redact.install()
+    return run(command, argv, lambda line: logging.getLogger(LOGGER_NAME).error("%s", line))
 
 
 if __name__ == "__main__":

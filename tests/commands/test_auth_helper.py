@@ -1,8 +1,9 @@
 """The PIN-flow helper end to end against the sandbox's /oauth/* endpoints.
 
-Besides the flow itself: the token file is 0600 from its first byte (written to a 0600 temporary
-file and renamed), --meltano writes .env instead of printing values, and every mistake a user
-can make is one ``error:`` line, exit code 1, before the single-use PIN is spent where possible.
+Besides the flow itself: the token file is 0600 from its first byte (a 0600 copy made with
+``tempfile.mkstemp``, edited, and renamed over it), --meltano writes .env with python-dotenv
+instead of printing values, and every mistake a user can make is one ``error:`` line, exit code
+1, that shows no value, before the single-use PIN is spent where possible.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
 from tap_twitter_engagement.commands import auth
+from tap_twitter_engagement.inputs import ENV_PREFIX, config_from_env
+from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.hostile import oauth_issuing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +58,7 @@ def _command(sandbox, *args: str, oauth_url: str | None = None) -> list[str]:
 
 def _env() -> dict[str, str]:
     """The test process's environment, for a subprocess that imports the package from ROOT."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(auth.ENV_PREFIX)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env["PYTHONPATH"] = str(ROOT)
     return env
 
@@ -200,7 +203,10 @@ def oauth_debug_logs_on() -> Iterator[None]:
 def test_the_target_never_holds_tokens_under_a_wider_mode(
     sandbox, tmp_path, monkeypatch, capsys, option
 ):
-    """Every file created is O_EXCL with mode 0600; the target is only ever renamed over."""
+    """Every file created is O_EXCL with mode 0600; the target is only ever renamed over, once.
+
+    python-dotenv's ``set_key`` renames its own temporary file onto the private copy: those
+    renames stay in 0600 files beside the target."""
     target = tmp_path / ("config.json" if option == "--config" else ".env")
     original = '{"number_of_tweets": 5}\n' if option == "--config" else "OTHER=1\n"
     target.write_text(original)
@@ -269,7 +275,11 @@ def test_the_target_never_holds_tokens_under_a_wider_mode(
     else:
         tokens = (dotenv.dotenv_values(target)[TOKEN], dotenv.dotenv_values(target)[SECRET])
     assert all(token in written for token in tokens)
-    assert renamed == [
+    for rename in renamed:
+        assert rename["src_dir"] == tmp_path
+        assert rename["src_mode"] == 0o600
+        assert rename["dst"] == target or rename["dst_mode"] == 0o600
+    assert [rename for rename in renamed if rename["dst"] == target] == [
         {
             "src_dir": tmp_path,
             "src_mode": 0o600,
@@ -344,7 +354,8 @@ def test_meltano_writes_the_tokens_into_dotenv_and_prints_no_value(
             'MULTI="line one\n'
             f"{SECRET}=inside a quoted value, not a binding\n"
             'line three"\n'
-            f"export {SECRET}='{secret}'\n"
+            f"{SECRET}='{secret}'\n"  # set_key writes the line anew: no export, no comment
+            f"{TOKEN}='{token}'\n"  # every binding of the variable gets the new value
             "LAST=no newline at the end"
         )
         assert values == {
@@ -374,6 +385,14 @@ NEW = {TOKEN: "1500-tok", SECRET: "sec"}
 SET = f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"
 
 
+def _update_env(tmp_path: Path, before: str, changes: dict[str, str | None]) -> str:
+    """``before`` as a .env file, updated with ``changes``: the text written."""
+    path = tmp_path / ".env"
+    path.write_text(before, newline="")
+    assert auth.update_env(path, changes)
+    return path.read_bytes().decode()
+
+
 @pytest.mark.parametrize(
     ("before", "after"),
     [
@@ -386,42 +405,109 @@ SET = f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"
             f"# c\n{TOKEN}='1500-tok'\nX=2\n{SECRET}='sec'\n",
         ),
         (f"{SECRET}=old\n", f"{SECRET}='sec'\n{TOKEN}='1500-tok'\n"),
-        (f"{TOKEN}=a\n{TOKEN}=b\nY=3\n", f"{TOKEN}='1500-tok'\nY=3\n{SECRET}='sec'\n"),
-        (f"export {TOKEN}=old\n", f"export {TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
-        (f"'{TOKEN}'=old\n", f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
-        (f"  {TOKEN} = old # note\n", f"  {TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
-        (f"{TOKEN}\n", f"{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        # python-dotenv's set_key: every binding of the variable becomes the new line ...
+        (
+            f"{TOKEN}=a\n{TOKEN}=b\nY=3\n",
+            f"{TOKEN}='1500-tok'\n{TOKEN}='1500-tok'\nY=3\n{SECRET}='sec'\n",
+        ),
+        # ... written anew: no `export`, indent or comment of the line it replaces
+        (f"export {TOKEN}=old\n", SET),
+        (f"'{TOKEN}'=old\n", SET),
+        (f"  {TOKEN} = old # note\n", SET),
+        (f"{TOKEN}\n", SET),
         (f"{TOKEN}_OLD=1\n", f"{TOKEN}_OLD=1\n" + SET),
         (f"M='a\n{TOKEN}=x\nb'\n", f"M='a\n{TOKEN}=x\nb'\n" + SET),
         (f"M='a\n{TOKEN}=x\n' junk\n", f"M='a\n{TOKEN}=x\n' junk\n" + SET),
         ("not a binding at all\n", "not a binding at all\n" + SET),
-        ("X=1\r\n", f"X=1\r\n{TOKEN}='1500-tok'\r\n{SECRET}='sec'\r\n"),
-        ("\ufeffX=1\n", "\ufeffX=1\n" + SET),
-        (f"\ufeff{TOKEN}=old\n", f"\ufeff{TOKEN}='1500-tok'\n{SECRET}='sec'\n"),
+        # python-dotenv rewrites the file as text: CRLF line ends become LF, a BOM goes
+        ("X=1\r\n", "X=1\n" + SET),
+        ("\ufeffX=1\n", "X=1\n" + SET),
+        (f"\ufeff{TOKEN}=old\n", SET),
         ("P=${HOME}/x\n", "P=${HOME}/x\n" + SET),
     ],
 )
-def test_update_env_text_replaces_only_the_two_variables(before, after):
-    written = auth.update_env_text(before, NEW)
+def test_update_env_replaces_only_the_two_variables(tmp_path, before, after):
+    written = _update_env(tmp_path, before, NEW)
     assert written == after
-    assert auth._check_env_text(before) is None
     old = dotenv.dotenv_values(stream=io.StringIO(before), interpolate=False)
     new = dotenv.dotenv_values(stream=io.StringIO(written), interpolate=False)
     assert new == {**{k: v for k, v in old.items() if k not in NEW}, **NEW}
 
 
-@pytest.mark.parametrize(
-    "value",
-    ["1500-aB3", "it's", "back\\slash", "back\\", "\\'", 'dq"', "a # b", " spaced ", "$HOME", "ü€"],
-)
-def test_env_values_are_read_back_exactly_by_dotenv(value):
-    text = auth.update_env_text("", {TOKEN: value, SECRET: value})
-    assert dotenv.dotenv_values(stream=io.StringIO(text)) == {TOKEN: value, SECRET: value}
+#: Values a token could hold that .env syntax gives a meaning to (the tap refuses whitespace
+#: and control characters in a token, but a value holding them reads back too).
+AWKWARD = [
+    "1500-aB3",
+    "a=b",
+    "=lead",
+    "#lead",
+    "a#b",
+    "a # b",
+    "it's",
+    "'",
+    "''",
+    'dq"',
+    '"',
+    "'\"'",
+    "$",
+    "$HOME",
+    "a$b",
+    "$(id)",
+    "`id`",
+    "back\\slash",
+    "back\\",
+    "\\",
+    "\\'",
+    "\\n",
+    "\\u0024",
+    "!",
+    "ü€",
+    " spaced ",
+]
 
 
-def test_an_env_value_dotenv_would_expand_is_refused():
+@pytest.mark.parametrize("value", AWKWARD)
+def test_env_values_are_read_back_exactly_by_the_tap(tmp_path, value):
+    """What ``--meltano`` writes (python-dotenv's ``set_key``, ``quote_mode="always"``) is what
+    the tap reads with ``--config ENV`` (python-dotenv's ``dotenv_values``, expanding)."""
+    path = tmp_path / ".env"
+    path.write_text(f"OTHER='kept'\n{TOKEN}=old\n")
+    destination = auth._Destination("--env-file", path, json_object=False)
+    destination.write({"access_token": value, "access_token_secret": value + "2"}, None, "@x")
+    schema = TapTwitterEngagement.full_config_schema()
+    assert config_from_env(schema, environ={}, dotenv=path) == {
+        "access_token": value,
+        "access_token_secret": value + "2",
+    }
+    assert dotenv.dotenv_values(path) == {"OTHER": "kept", TOKEN: value, SECRET: value + "2"}
+    assert _mode(path) == 0o600
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_an_accounts_list_is_read_back_exactly_by_the_tap(tmp_path, value):
+    """The ``accounts`` JSON in .env, with names holding the same characters, and ``${``."""
+    path = tmp_path / ".env"
+    destination = auth._Destination("--env-file", path, json_object=False)
+    names = [value, f"our ${{{value}}}"]
+    for i, name in enumerate(names):
+        destination.write({"access_token": f"t{i}-{value}", "access_token_secret": "s"}, name, "@x")
+    schema = TapTwitterEngagement.full_config_schema()
+    assert config_from_env(schema, environ={}, dotenv=path) == {
+        "accounts": [
+            {"name": name, "access_token": f"t{i}-{value}", "access_token_secret": "s"}
+            for i, name in enumerate(names)
+        ]
+    }
+
+
+def test_an_env_value_dotenv_would_expand_is_refused(tmp_path):
+    path = tmp_path / ".env"
+    path.write_text("OTHER=1\n")
+    destination = auth._Destination("--env-file", path, json_object=False)
     with pytest.raises(auth.UsageError, match=r"holds '\$\{'"):
-        auth.env_quote("a${HOME}")
+        destination.write({"access_token": "a${HOME}", "access_token_secret": "s"}, None, "@x")
+    assert path.read_text() == "OTHER=1\n"
+    assert [p.name for p in tmp_path.iterdir()] == [".env"]
 
 
 @pytest.mark.parametrize(
@@ -434,23 +520,24 @@ def test_an_env_value_dotenv_would_expand_is_refused():
         ("X=1", f"X=1\n{ACCOUNTS}='[]'\n"),
     ],
 )
-def test_update_env_text_removes_the_variables_set_to_none(before, after):
-    assert auth.update_env_text(before, {TOKEN: None, SECRET: None, ACCOUNTS: "[]"}) == after
+def test_update_env_removes_the_variables_set_to_none(tmp_path, before, after):
+    changes = {TOKEN: None, SECRET: None, ACCOUNTS: "[]"}
+    assert _update_env(tmp_path, before, changes) == after
 
 
 @pytest.mark.parametrize(
-    "text",
+    "before",
     [
-        ENV_BEFORE,
-        'A=\'[{"name": "x"}]\'\nA=2 # the last one counts\n',
-        "export A=\"two\\nlines\" # c\n'B'=x\nC\nD=\nE='it\\'s ${HOME}'\n",
-        "junk line\nF=1\n",
+        "A=1\nB='never closed\nC=3\n",
+        "A=1\nB='never closed",
+        f'A=1\nB="never closed\n{ACCOUNTS}=x\n',
     ],
 )
-def test_env_value_is_what_python_dotenv_reads_unexpanded(text):
-    expected = dotenv.dotenv_values(stream=io.StringIO(text), interpolate=False)
-    assert {key: auth._env_value(text, key) for key in expected} == expected
-    assert auth._env_value(text, "MISSING") is None
+def test_update_env_finds_lines_the_new_lines_would_change(tmp_path, before):
+    """A quote never closed: the quotes of the lines written after it would close it."""
+    path = tmp_path / ".env"
+    path.write_text(before)
+    assert not auth.update_env(path, {TOKEN: "t", SECRET: "s", ACCOUNTS: '[{"name":"x"}]'})
 
 
 # --- --account: several accounts in one config --------------------------------------------------
@@ -471,7 +558,7 @@ def _env_text(settings: dict[str, object], other: bool = True) -> str:
     variable (unless not ``other``)."""
     lines = ["# project secrets\n", "OTHER='kept'\n"] if other else []
     for key, value in settings.items():
-        name = ENV_NAME.get(key, f"{auth.ENV_PREFIX}{key.upper()}")
+        name = ENV_NAME.get(key, f"{ENV_PREFIX}{key.upper()}")
         text = json.dumps(value, separators=(",", ":")) if key == "accounts" else value
         # python-dotenv expands ${ even in quotes: \\u0024 in the file is \u0024 to it, $ to JSON
         text = text.replace("${", "\\\\u0024{")
@@ -490,9 +577,7 @@ def _read_settings(target: str, path: Path) -> dict[str, object]:
         return json.loads(path.read_text())
     values = dotenv.dotenv_values(path)
     assert values.pop("OTHER", "kept") == "kept"
-    setting = {name: key for key, name in ENV_NAME.items()} | {
-        f"{auth.ENV_PREFIX}API_URL": "api_url"
-    }
+    setting = {name: key for key, name in ENV_NAME.items()} | {f"{ENV_PREFIX}API_URL": "api_url"}
     return {setting[k]: json.loads(v) if k == ACCOUNTS else v for k, v in values.items()}
 
 
@@ -773,7 +858,8 @@ REFUSALS = [
     ),
     pytest.param(
         _env_file(b"A=1\nB='never closed\nC=3\n"),
-        f"--env-file {{tmp}}/.env has a quote that is never closed on line 2; {FIX}",
+        f"--env-file {{tmp}}/.env cannot take new lines: python-dotenv cannot parse line 2 (a "
+        f"quote never closed?), and new lines would change how it reads the file; {FIX}",
         id="env-file with an unclosed quote",
     ),
     pytest.param(
@@ -829,9 +915,14 @@ REFUSALS = [
     ],
     pytest.param(
         lambda _tmp: [],
-        "one of the arguments --config --meltano is required; "
-        "see tap-twitter-engagement-auth --help",
+        "Missing option '--config' or '--meltano'. See tap-twitter-engagement-auth --help.",
         id="no destination",
+    ),
+    pytest.param(
+        lambda tmp: ["--config", str(tmp / "c.json"), "--meltano"],
+        "Options '--config' and '--meltano' exclude each other. See "
+        "tap-twitter-engagement-auth --help.",
+        id="both destinations",
     ),
     *[
         pytest.param(
@@ -919,8 +1010,8 @@ REFUSALS = [
 def test_unusable_arguments_are_refused_before_the_pin_flow(
     sandbox, tmp_path, monkeypatch, capsys, setup, message
 ):
-    monkeypatch.delenv(f"{auth.ENV_PREFIX}CONSUMER_KEY", raising=False)
-    monkeypatch.delenv(f"{auth.ENV_PREFIX}CONSUMER_SECRET", raising=False)
+    monkeypatch.delenv(f"{ENV_PREFIX}CONSUMER_KEY", raising=False)
+    monkeypatch.delenv(f"{ENV_PREFIX}CONSUMER_SECRET", raising=False)
     monkeypatch.chdir(tmp_path)
     c = sandbox.credentials
     args = setup(tmp_path)
@@ -946,13 +1037,55 @@ def test_unusable_arguments_are_refused_before_the_pin_flow(
     _assert_nothing_leaked(sandbox, out, err)
 
 
+TYPED = "s3cr3tVALUE42"
+#: Command lines with a value where click expects an option, or none at all: each is one line
+#: naming at most the option, never the value.
+MISUSES = [
+    pytest.param(
+        ["--consumer-secert", TYPED], "No such option '--consumer-secert'.", id="misspelt"
+    ),
+    pytest.param(
+        [f"--consumer-secert={TYPED}"], "No such option '--consumer-secert'.", id="misspelt="
+    ),
+    pytest.param([f"-{TYPED}"], "No such option '-s'.", id="value as short options"),
+    pytest.param([TYPED], "Got an unexpected argument (not shown", id="value alone"),
+    pytest.param(["--meltano", TYPED], "Got an unexpected argument (not shown", id="after a flag"),
+    pytest.param(["--", TYPED], "Got an unexpected argument (not shown", id="after --"),
+    pytest.param([f"--meltano={TYPED}"], "Option '--meltano' does not take a value.", id="flag="),
+    pytest.param(
+        ["--consumer-key"], "Option '--consumer-key' requires an argument.", id="no value"
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "start"), MISUSES)
+def test_a_bad_command_line_is_one_line_that_shows_no_value(tmp_path, capsys, args, start):
+    code = auth.main(["--consumer-key", "k" * 8, "--config", str(tmp_path / "c.json"), *args])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert err.startswith(f"error: {start}")
+    assert err.endswith(" See tap-twitter-engagement-auth --help.\n")
+    assert err.count("\n") == 1
+    assert TYPED[1:] not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_is_printed_with_exit_code_0(capsys):
+    assert auth.main(["--help"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Usage: tap-twitter-engagement-auth [OPTIONS]")
+    assert f"[env var: {ENV_PREFIX}CONSUMER_SECRET]" in " ".join(out.split())
+    assert err == ""
+
+
 def test_a_consumer_secret_from_the_environment_the_tap_refuses_is_named_by_its_variable(
     sandbox, tmp_path, monkeypatch, capsys
 ):
     """The same rule for a value read from the environment; the refusal names the variable."""
     c = sandbox.credentials
-    monkeypatch.setenv(f"{auth.ENV_PREFIX}CONSUMER_KEY", c.consumer_key)
-    monkeypatch.setenv(f"{auth.ENV_PREFIX}CONSUMER_SECRET", c.consumer_secret + "\r")
+    monkeypatch.setenv(f"{ENV_PREFIX}CONSUMER_KEY", c.consumer_key)
+    monkeypatch.setenv(f"{ENV_PREFIX}CONSUMER_SECRET", c.consumer_secret + "\r")
     monkeypatch.chdir(tmp_path)
 
     code = auth.main(["--oauth-url", sandbox.base_url, "--meltano"])
@@ -961,7 +1094,7 @@ def test_a_consumer_secret_from_the_environment_the_tap_refuses_is_named_by_its_
     assert code == 1
     assert out == ""
     assert err == (
-        f"error: {auth.ENV_PREFIX}CONSUMER_SECRET holds a line break, which the tap refuses "
+        f"error: {ENV_PREFIX}CONSUMER_SECRET holds a line break, which the tap refuses "
         "(a copy-paste slip?); set it to the value alone\n"
     )
     assert sandbox.requests() == []
@@ -1095,7 +1228,8 @@ def not_an_oauth_server() -> Iterator[str]:
         ),
         pytest.param(
             "misspelt option",
-            "unrecognized option --consumer-secert; see tap-twitter-engagement-auth --help",
+            "No such option '--consumer-secert'. (Did you mean one of: '--consumer-key', "
+            "'--consumer-secret'?) See tap-twitter-engagement-auth --help.",
             id="misspelt option followed by a secret",
         ),
         pytest.param(

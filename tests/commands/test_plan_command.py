@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_sync
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,3 +111,31 @@ def test_plan_from_a_state_shows_backfill_and_incremental_apart(sandbox, tmp_pat
         "    requests: 5: 3 backfill (days never delivered), 2 incremental (lookback and new days)"
     ) in result.stdout
     assert not sandbox.requests("insights/historical")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        pytest.param([], "Missing option '--config'.", id="no config"),
+        pytest.param(
+            ["--confg", "c.json"], "No such option '--confg'. Did you mean '--config'?", id="typo"
+        ),
+        pytest.param(
+            ["--config", "c.json", "s3cr3tVALUE42"],
+            "Got an unexpected argument (not shown: it may be a secret).",
+            id="stray value",
+        ),
+    ],
+)
+def test_a_bad_command_line_is_one_line_that_shows_no_value(args, line):
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_twitter_engagement.commands.plan", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"ERROR {line} See tap-twitter-engagement-plan --help."]
