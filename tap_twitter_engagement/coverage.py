@@ -31,6 +31,8 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
+from typing_extensions import override
+
 from tap_twitter_engagement.order import metric_order, tweet_order
 
 _DAY = timedelta(days=1)
@@ -201,20 +203,24 @@ class DayTable(Mapping[Pair, Days]):
     def copy(self) -> DayTable:
         return DayTable(self._rows)
 
+    @override
     def __getitem__(self, pair: Pair) -> Days:
         return self._rows[pair[0]][pair[1]]
 
+    @override
     def __iter__(self) -> Iterator[Pair]:
         for tweet_id, row in self._rows.items():
             for metric in row:
                 yield tweet_id, metric
 
+    @override
     def __len__(self) -> int:
         return sum(len(row) for row in self._rows.values())
 
     def __bool__(self) -> bool:
         return bool(self._rows)
 
+    @override
     def __repr__(self) -> str:
         return f"DayTable({dict(self)!r})"
 

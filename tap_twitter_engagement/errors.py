@@ -14,6 +14,7 @@ import sys
 from typing import IO, Any
 
 import click
+from typing_extensions import override
 
 LOGGER_NAME = "tap-twitter-engagement"
 
@@ -23,7 +24,8 @@ class TapError(click.ClickException):
 
     exit_code = 1
 
-    def show(self, file: IO[Any] | None = None) -> None:  # noqa: ARG002 - click signature
+    @override
+    def show(self, file: IO[Any] | None = None) -> None:
         logging.getLogger(LOGGER_NAME).error("%s", self.format_message())
 
 
@@ -39,9 +41,11 @@ class ConfigError(TapError, ValueError):
         self.setting = setting
         self.reason = reason
 
+    @override
     def __str__(self) -> str:
         return f"{self.setting}: {self.reason}"
 
+    @override
     def format_message(self) -> str:
         return f"Invalid setting {self}"
 
@@ -49,6 +53,7 @@ class ConfigError(TapError, ValueError):
 class StateError(TapError):
     """The state passed with ``--state`` (or stored by Meltano) cannot be used as it is."""
 
+    @override
     def format_message(self) -> str:
         return (
             f"Invalid state: {self.message}. Fix the state file, or clear it (for Meltano: "
@@ -88,7 +93,8 @@ class AccountsFailed(TapError):  # noqa: N818 - reads as what happened
         super().__init__("\n".join(lines))
         self.lines = lines
 
-    def show(self, file: IO[Any] | None = None) -> None:  # noqa: ARG002 - click signature
+    @override
+    def show(self, file: IO[Any] | None = None) -> None:
         for line in self.lines:
             logging.getLogger(LOGGER_NAME).error("%s", line)
 

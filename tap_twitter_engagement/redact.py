@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+from typing_extensions import override
+
 MASK = "***"
 #: Shorter values are not masked: masking every "ab" in the logs would hide everything else.
 MIN_LENGTH = 4
@@ -46,6 +48,7 @@ def redact(text: str) -> str:
 class RedactingFilter(logging.Filter):
     """Masks secrets in a record's message and traceback before any handler formats it."""
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         if not _secrets:
             return True
@@ -67,6 +70,7 @@ class OneLineFilter(logging.Filter):
     failed run with its own line naming the cause and the fix, and one line is what a user
     should read (the SDK also logs it for the record limit of ``--test``, which is no error)."""
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("An unhandled error occurred while syncing")
 

@@ -15,18 +15,19 @@ import signal
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import click
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import MappingError
+from singer_sdk.plugin_base import _ConfigInput as ConfigInput  # the SDK's --config value
 from singer_sdk.singerlib import Catalog, Message, MetadataMapping, Schema
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
+from typing_extensions import override
 
 from tap_twitter_engagement import redact
 from tap_twitter_engagement.errors import (
@@ -90,6 +91,7 @@ class MessageWriter(MsgSpecWriter):
     knows a broken pipe means the target stopped reading, and not a socket of the client.
     """
 
+    @override
     def write_message(self, message: Message) -> None:
         try:
             super().write_message(message)
@@ -114,14 +116,6 @@ class Stopped(SystemExit):
     def __init__(self, signal_name: str, code: int) -> None:
         super().__init__(code)
         self.signal_name = signal_name
-
-
-@dataclass
-class ConfigInput:
-    """What ``--config`` gave: the merged settings (``ENV`` already read)."""
-
-    config: dict[str, Any] = field(default_factory=dict)
-    parse_env: bool = False
 
 
 class TapTwitterEngagement(Tap):
@@ -184,7 +178,8 @@ class TapTwitterEngagement(Tap):
 
     # Private, but the only way to stop the SDK validating a second time (with its own
     # messages, and warnings for a discovery without credentials): ours ran in __init__.
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:  # noqa: ARG002
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         return []
 
     @classmethod
@@ -194,18 +189,21 @@ class TapTwitterEngagement(Tap):
         cls.append_builtin_config(schema)
         return schema
 
+    @override
     def load_state(self, state: dict[str, Any]) -> None:
         """Check the state before the SDK merges it: a wrong shape is one clear line. The SDK
         keeps the partitions' dicts and updates them in place: work on a copy, never on the
         caller's state."""
         super().load_state(copy.deepcopy(check_state(state)))
 
+    @override
     def setup_mapper(self) -> None:
         """Make a catalog from another configuration follow this one, before the SDK reads it."""
         if self.input_catalog is not None:
             reconcile_catalog(self.input_catalog, self.settings, self.logger)
         super().setup_mapper()
 
+    @override
     def discover_streams(self) -> list[Stream]:
         return [
             HistoricalEngagementStream(self, self.run),
@@ -234,6 +232,7 @@ class TapTwitterEngagement(Tap):
 
     # Private, but the only hook on SIGTERM/SIGINT: the SDK writes the last STATE and exits 0,
     # with workers still waiting. Stop every wait, then exit non-zero (see DEVELOPERS.md).
+    @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         self.run.stop.set()
         name = signal.Signals(signum).name
@@ -243,20 +242,23 @@ class TapTwitterEngagement(Tap):
 
     # ------------------------------------------------------------------ command line
     @classmethod
-    def cb_config(  # type: ignore[override] # our ConfigInput, with ENV read already
+    @override
+    def cb_config(
         cls,
-        ctx: click.Context,  # noqa: ARG003
-        param: click.Option,  # noqa: ARG003
+        ctx: click.Context,
+        param: click.Option,
         value: tuple[str, ...],
     ) -> ConfigInput:
-        """``--config`` files and ``ENV``, read with one clear line per mistake."""
+        """``--config`` files and ``ENV``, read with one clear line per mistake (``ENV``
+        already merged in, so ``parse_env`` stays false)."""
         return ConfigInput(config=read_config(value, cls.full_config_schema()))
 
     @classmethod
+    @override
     def cb_discover(
         cls,
         ctx: click.Context,
-        param: click.Option,  # noqa: ARG003
+        param: click.Option,
         value: bool,
     ) -> None:
         """``--discover``: the catalog, from the settings that shape it; no credentials needed."""
@@ -269,16 +271,20 @@ class TapTwitterEngagement(Tap):
         ctx.exit()
 
     @classmethod
-    def invoke(  # type: ignore[override]
+    @override
+    def invoke(
         cls,
         *,
         about: bool = False,
         about_format: str | None = None,
         config: ConfigInput | None = None,
-        state: str | None = None,
-        catalog: str | None = None,
+        state: IO[str] | str | None = None,
+        catalog: IO[str] | str | None = None,
+        **kwargs: Any,
     ) -> None:
-        """A sync; ``--state`` and ``--catalog`` are read here, with clear errors."""
+        """A sync; ``--state`` and ``--catalog`` are read here, with clear errors (paths: our
+        command line makes them strings; an open file, the SDK's type, is read by its name)."""
+        state, catalog = _path(state), _path(catalog)
         if about:
             with writing_stdout(ABOUT_CUT):
                 cls.print_about(about_format)
@@ -292,6 +298,7 @@ class TapTwitterEngagement(Tap):
         tap.sync_and_report()
 
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with ``--state``/``--catalog`` as paths we read ourselves."""
         command = super().get_singer_command()
@@ -299,6 +306,10 @@ class TapTwitterEngagement(Tap):
             if param.name in ("state", "catalog"):
                 param.type = click.STRING
         return command
+
+
+def _path(value: IO[str] | str | None) -> str | None:
+    return value if value is None or isinstance(value, str) else value.name
 
 
 def validated(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_twitter_engagement.api import PATHS
 from tap_twitter_engagement.checks import MAX_COUNT, Tally
@@ -50,9 +51,11 @@ class TapStream(Stream):
         self.run = run
 
     @property
+    @override
     def partitions(self) -> list[dict[str, Any]]:
         return [{ACCOUNT_ID.name: account.user_id} for account in self.run.ready()]
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         account = self.run.account(context)
         if account is None:  # every account failed: the SDK still asks once, without context

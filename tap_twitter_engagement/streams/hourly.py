@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from typing_extensions import override
+
 from tap_twitter_engagement.api import GROUPING, MAX_IDS, format_api_time, request_body
 from tap_twitter_engagement.backends.engagement import post_refusing
 from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
@@ -38,10 +40,11 @@ class Engagement28hrStream(EngagementStream):
     #: The last 28 hours are always being revised: ``is_final`` is false on every row.
     schema = historical_schema(CANONICAL_HOURLY)[0]
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         metrics = self.run.settings.engagement_types
         read_at = format_api_time(self.run.started_at)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_twitter_engagement.api import (
     GROUPING,
@@ -55,10 +56,11 @@ class EngagementTotalsStream(EngagementStream):
         th.Property(COUNT_COLUMN, COUNT_TYPE, required=True),
     ).to_dict()
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         now = datetime.now(UTC)
         snapshot = now.replace(minute=0, second=0, microsecond=0).strftime(TIMESTAMP_FORMAT)

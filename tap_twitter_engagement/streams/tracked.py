@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_twitter_engagement.api import format_api_time
 from tap_twitter_engagement.streams.base import ACCOUNT_ID, TapStream
@@ -64,10 +65,11 @@ class TrackedStream(TapStream):
         ),
     ).to_dict()
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         run = self.run
         period = run.period()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_twitter_engagement.api import TIMESTAMP_FORMAT
 from tap_twitter_engagement.checks import TWEET_COUNTS, USER_COUNTS
@@ -39,10 +40,11 @@ class TweetsStream(TapStream):
         *(th.Property(name, COUNT_TYPE) for name in TWEET_COUNTS),
     ).to_dict()
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         metadata = account.tweet_metadata()
         for tweet_id in account.selection().tweet_ids:
@@ -86,10 +88,11 @@ class SkippedTweetsStream(TapStream):
         th.Property("detected_at", th.DateTimeType, required=True),
     ).to_dict()
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         if self.run.is_selected(TweetsStream.name):
             # The tweets stream syncs after this one (streams sync by name); its v2 lookup is
@@ -126,10 +129,11 @@ class AccountsStream(TapStream):
         ),
     ).to_dict()
 
+    @override
     def account_records(
         self,
         account: AccountRun,
-        context: Context | None,  # noqa: ARG002
+        context: Context | None,
     ) -> Iterable[dict[str, Any]]:
         user = account.user
         counts = user["public_metrics"]
