@@ -124,8 +124,8 @@ class Client:
         signed.oauth = OAuth1(
             client_key=self.settings.consumer_key,
             client_secret=self.settings.consumer_secret,
-            resource_owner_key=account.access_token,
-            resource_owner_secret=account.access_token_secret,
+            resource_owner_key=account.settings.access_token,
+            resource_owner_secret=account.settings.access_token_secret,
         )
         return signed
 

@@ -38,7 +38,7 @@ from tap_twitter_engagement.coverage import (
 from tap_twitter_engagement.dates import Period, configured_first_day, history_floor, resolve_period
 from tap_twitter_engagement.progress import Progress
 from tap_twitter_engagement.rollup import Aggregator, needs_hours
-from tap_twitter_engagement.settings import Account, Settings
+from tap_twitter_engagement.settings import Settings
 from tap_twitter_engagement.windows import PlannedRequest, period_days, plan_needs
 
 #: ``fetch(request, hourly)``: each successful response of one planned request, checked.
@@ -122,14 +122,15 @@ class HistoricalEngine:
 
     def plan(
         self,
-        account: Account,
+        account: Settings,
         tweet_ids: Sequence[str],
         state: dict[str, Any],
         now: datetime,
         label: str = "",
     ) -> RunPlan:
-        """The plan of one account from its stream state (its partition's; coverage of
-        another shape or from the future is dropped from ``state``, with one line)."""
+        """The plan of one account (``account``: its settings, the run's with its own tweet
+        selection) from its stream state (its partition's; coverage of another shape or from
+        the future is dropped from ``state``, with one line)."""
         period = self.period(now)
         tracking = self.tracking(account)
         needs = self.needs(period, tweet_ids, state, now, tracking, label)
@@ -181,7 +182,7 @@ class HistoricalEngine:
             self.logger.info("Re-reading: %s", reason)
         return needs
 
-    def tracking(self, account: Account) -> dict[str, Any]:
+    def tracking(self, account: Settings) -> dict[str, Any]:
         """The settings that decide what an account's runs read, as the state keeps them: a
         change between runs tells a narrowed configuration from tweets rolling out."""
         s = self.settings

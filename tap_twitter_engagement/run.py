@@ -57,6 +57,11 @@ class AccountRun:
         self._lock = threading.Lock()
 
     @property
+    def settings(self) -> Settings:
+        """The run's settings with this account's own token and tweet selection."""
+        return self.account.settings
+
+    @property
     def user_id(self) -> str:
         """The account's user id: digits, checked when ``GET /2/users/me`` was read."""
         return str(self.user["id"])
@@ -72,7 +77,7 @@ class AccountRun:
         """The tweets to query, resolved once per run and shared by every stream."""
         with self._lock:
             if self._selection is None:
-                account = self.account
+                account = self.settings
                 if account.tweet_selection == "manual":
                     self._selection = manual(account.tweet_ids)
                 else:
@@ -121,7 +126,7 @@ class AccountRun:
             return self._metadata
 
 
-def _why_fewer(account: Account, found: int) -> str:
+def _why_fewer(account: Settings, found: int) -> str:
     """Why recent mode selected fewer tweets than ``number_of_tweets`` asks for."""
     left_out = [
         what

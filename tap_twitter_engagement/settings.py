@@ -6,8 +6,9 @@ of a secret setting: jsonschema's own messages quote values, so they are rewritt
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -32,14 +33,6 @@ if TYPE_CHECKING:
 REQUIRED_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 SECRETS = (*REQUIRED_SECRETS, "bearer_token")
 TOKEN_SETTINGS = ("access_token", "access_token_secret")
-#: What an ``accounts`` entry may set for itself; unset, the top-level value applies.
-ACCOUNT_SETTINGS = (
-    "tweet_selection",
-    "number_of_tweets",
-    "tweet_ids",
-    "exclude_retweets",
-    "exclude_replies",
-)
 DEFAULT_GROUP_BY = ["tweet.id", "engagement.type", "engagement.day"]
 #: Days back beyond this are certainly a mistake (for older days, give a specific date).
 MAX_DAYS_BACK = 3650
@@ -51,291 +44,65 @@ _URL_SETTINGS = {
 }
 
 
-def _mode(name: str, what: str) -> th.Property[Any]:
-    return th.Property(
-        name,
+_NO_DEFAULT: Any = object()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the settings schema says of one setting; the setting's name is its field's."""
+
+    type: Any
+    title: str
+    description: str
+    default: Any = _NO_DEFAULT
+    allowed_values: tuple[Any, ...] | None = None
+    required: bool = False
+    secret: bool = False
+    #: An ``accounts`` entry may set it for itself (unset there: the top-level value applies).
+    per_account: bool = False
+
+
+def setting(spec: Spec) -> Any:
+    """A field of :class:`Settings` with its schema: the one place a setting is stated."""
+    return field(metadata={"spec": spec}, repr=not spec.secret)
+
+
+def _token(title: str, description: str, *, required: bool = False) -> Spec:
+    return Spec(th.StringType(min_length=1), title, description, required=required, secret=True)
+
+
+def _mode(what: str, default: Any) -> Spec:
+    return Spec(
         th.StringType,
-        default=DATE_DEFAULTS[name],
-        allowed_values=list(MODES),
-        title=f"{what} mode",
-        description=f"`specific`: a calendar date; `relative`: N days back from "
-        f"today (UTC). Domo: {what}.",
+        f"{what} mode",
+        f"`specific`: a calendar date; `relative`: N days back from today (UTC). Domo: {what}.",
+        default=default,
+        allowed_values=MODES,
     )
 
 
-def _days_back(name: str, what: str) -> th.Property[Any]:
-    return th.Property(
-        name,
+def _days_back(what: str, default: Any) -> Spec:
+    return Spec(
         th.IntegerType(minimum=0, maximum=MAX_DAYS_BACK),
-        default=DATE_DEFAULTS[name],
-        title=what,
-        description=f"{what}, in days before today (UTC): 0 = today, "
-        "1 = yesterday. Used when the mode is `relative`.",
+        what,
+        f"{what}, in days before today (UTC): 0 = today, 1 = yesterday. Used when the mode is "
+        "`relative`.",
+        default=default,
     )
 
 
-def _date(name: str, what: str) -> th.Property[Any]:
-    return th.Property(
-        name,
+def _date(what: str) -> Spec:
+    return Spec(
         th.DateType,
-        title=what,
-        description=f"{what} as YYYY-MM-DD (UTC). Required when the mode is `specific`.",
+        what,
+        f"{what} as YYYY-MM-DD (UTC). Required when the mode is `specific`.",
     )
-
-
-def _selection_properties(*, shared: bool) -> list[th.Property[Any]]:
-    """Domo's Tweet Selection settings: top-level (``shared``, with defaults) or inside an
-    ``accounts`` entry, where an unset value falls back to the top-level one (so no default)."""
-
-    def default(value: Any) -> dict[str, Any]:
-        return {"default": value} if shared else {}
-
-    return [
-        th.Property(
-            "tweet_selection",
-            th.StringType,
-            allowed_values=["recent", "manual"],
-            title="Tweet selection",
-            description="`recent`: the N most recent tweets of the authenticated account; "
-            "`manual`: the ids in `tweet_ids`. Domo: Tweet Selection.",
-            **default("recent"),
-        ),
-        th.Property(
-            "number_of_tweets",
-            th.IntegerType(minimum=1, maximum=3200),
-            title="Number of tweets",
-            description="Recent mode: how many of the most recent tweets (1..3200). Domo: "
-            "Number of Tweets.",
-            **default(100),
-        ),
-        th.Property(
-            "tweet_ids",
-            th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
-            title="Tweet ids",
-            description="Manual mode: tweet ids as strings of digits; any number, batched 25 "
-            "per request. Domo: Tweets.",
-        ),
-        th.Property(
-            "exclude_retweets",
-            th.BooleanType,
-            title="Exclude retweets",
-            description="Recent mode: leave out the account's retweets.",
-            **default(True),
-        ),
-        th.Property(
-            "exclude_replies",
-            th.BooleanType,
-            title="Exclude replies",
-            description="Recent mode: leave out the account's replies (X then lists at most "
-            "800 tweets).",
-            **default(False),
-        ),
-    ]
-
-
-def _token(name: str, title: str, description: str, *, required: bool) -> th.Property[Any]:
-    return th.Property(
-        name,
-        th.StringType(min_length=1),
-        required=required,
-        secret=True,
-        title=title,
-        description=description,
-    )
-
-
-_TOKENS = (
-    (TOKEN_SETTINGS[0], "Access token", "OAuth 1.0a access token of the tweets' owner."),
-    (TOKEN_SETTINGS[1], "Access token secret", "Secret of that access token."),
-)
-
-
-CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
-    _token(
-        "consumer_key",
-        "Consumer key",
-        "API key of the X app approved for the Engagement API; shared by every account.",
-        required=True,
-    ),
-    _token("consumer_secret", "Consumer secret", "API key secret of that app.", required=True),
-    *(_token(*token, required=False) for token in _TOKENS),
-    th.Property(
-        "accounts",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property(
-                    "name",
-                    th.StringType(min_length=1),
-                    description="Names the account in logs and errors.",
-                ),
-                *(_token(*token, required=True) for token in _TOKENS),
-                *_selection_properties(shared=False),
-                additional_properties=False,
-            )
-        ),
-        secret=True,
-        title="Accounts",
-        description="Several handles under this one app, instead of access_token and "
-        "access_token_secret: a list of objects with access_token, access_token_secret, an "
-        "optional name, and optionally their own tweet_selection, number_of_tweets, tweet_ids, "
-        "exclude_retweets, exclude_replies (else the top-level ones). Each account is a stream "
-        "partition with its own state.",
-    ),
-    th.Property(
-        "bearer_token",
-        th.StringType,
-        secret=True,
-        title="Bearer token",
-        description="Optional app-only bearer token: engagement_totals then also reads "
-        "the public metrics of listed tweets by other authors.",
-    ),
-    th.Property(
-        "api_url",
-        th.StringType,
-        default="https://data-api.twitter.com",
-        title="Engagement API URL",
-        description="Base URL of the Enterprise Engagement API (the sandbox's URL to try "
-        "the tap locally).",
-    ),
-    th.Property(
-        "timeline_api_url",
-        th.StringType,
-        default="https://api.twitter.com",
-        title="Timeline API URL",
-        description="Base URL of the X API v2, used to list the account's recent tweets.",
-    ),
-    *_selection_properties(shared=True),
-    th.Property(
-        "engagement_types",
-        th.ArrayType(th.StringType(allowed_values=list(HISTORICAL_METRICS))),
-        default=list(HISTORICAL_METRICS),
-        title="Engagement metrics",
-        description="Metrics to extract; default all 17 the historical endpoint serves. Domo: "
-        "Engagement Metrics.",
-    ),
-    th.Property(
-        "group_by",
-        th.ArrayType(th.StringType(allowed_values=list(COLUMNS))),
-        default=DEFAULT_GROUP_BY,
-        title="Group by",
-        description="Ordered, unique subset of tweet.id, engagement.type, engagement.day, "
-        "engagement.hour: the columns of each row; the tap sums exactly across "
-        "batches and windows. Domo: Group By.",
-    ),
-    th.Property(
-        "metrics_layout",
-        th.StringType,
-        default="long",
-        allowed_values=["long", "wide"],
-        title="Metrics layout",
-        description="`long`: engagement_type and engagement_count columns; `wide`: one "
-        "integer column per metric (group_by must contain engagement.type).",
-    ),
-    th.Property(
-        "duration",
-        th.StringType,
-        default=DATE_DEFAULTS["duration"],
-        allowed_values=list(DURATIONS),
-        title="Duration",
-        description="`single_date` (one day) or `date_range` (start day through end day, "
-        "both included). Domo: Duration.",
-    ),
-    _mode("report_date_mode", "Report date"),
-    _date("report_date", "Report date"),
-    _days_back("days_back", "Days back (single date)"),
-    _mode("start_date_mode", "Start date"),
-    _date("start_date", "Start date"),
-    _days_back("days_back_to_start_from", "Days back to start from"),
-    _mode("end_date_mode", "End date"),
-    _date("end_date", "End date"),
-    _days_back("days_back_to_end_at", "Days back to end at"),
-    th.Property(
-        "max_history_days",
-        th.IntegerType(minimum=1, maximum=MAX_HISTORY_DAYS),
-        default=DEFAULT_HISTORY_DAYS,
-        title="Max history days",
-        description="How far back /historical is asked, in days before today (UTC), never "
-        "before 2014-09-01. X's API reference serves anything since 2014-09-01, its current "
-        "overview the last 365 days (the default); raise it if your contract serves older data. "
-        "A range starting earlier is clipped, with a WARNING naming the days left out.",
-    ),
-    th.Property(
-        "lookback_days",
-        th.IntegerType(minimum=0, maximum=365),
-        default=3,
-        title="Lookback days",
-        description="Incremental runs re-read this many days before the bookmark, because "
-        "recent counts still change.",
-    ),
-    th.Property(
-        "request_timeout",
-        th.IntegerType(minimum=1, maximum=3600),
-        default=60,
-        title="Request timeout",
-        description="Seconds one HTTP request may take in all, from connecting to the last byte "
-        "of the response.",
-    ),
-    th.Property(
-        "max_retries",
-        th.IntegerType(minimum=0, maximum=100),
-        default=8,
-        title="Max retries",
-        description="Retries of a request after 5xx, 429, timeouts, resets or unreadable "
-        "bodies, with exponential backoff.",
-    ),
-    th.Property(
-        "retry_wait_seconds",
-        th.NumberType(minimum=0, maximum=3600),
-        default=1.0,
-        title="Retry wait",
-        description="First wait before retrying a 5xx, timeout, reset "
-        "or unreadable body; doubles per retry (capped at "
-        "60 s), with jitter.",
-    ),
-    th.Property(
-        "rate_limit_wait_seconds",
-        th.NumberType(minimum=0, maximum=3600),
-        default=60.0,
-        title="Rate-limit wait",
-        description="Wait after a 429 that names no reset time (the limits are per minute).",
-    ),
-    th.Property(
-        "max_concurrent_requests",
-        th.IntegerType(minimum=1, maximum=32),
-        default=4,
-        title="Max concurrent requests",
-        description="Requests in flight at once (1 = sequential). Output and state are "
-        "the same whatever the value.",
-    ),
-    th.Property(
-        "max_requests_per_minute",
-        th.IntegerType(minimum=1, maximum=1_000_000),
-        title="Max requests per minute",
-        description="Pace requests to this many per minute and endpoint (your "
-        "contract's limit). Unset: follow the API's x-per-minute-* "
-        "headers only.",
-    ),
-    th.Property(
-        "max_requests_per_second",
-        th.IntegerType(minimum=1, maximum=1000),
-        title="Max requests per second",
-        description="Pace requests to this many per second and endpoint (your contract's "
-        "per-second limit, if it has one). Unset: follow the API's x-per-second-* headers only.",
-    ),
-    th.Property(
-        "max_wait_seconds",
-        th.NumberType(minimum=1, maximum=86400),
-        default=300.0,
-        title="Max wait",
-        description="The longest the tap waits for anything (a rate-limit reset, a retry); a "
-        "longer wait gives the request up and ends the run, with a state to resume from.",
-    ),
-).to_dict()
 
 
 @dataclass(frozen=True)
 class Account:
-    """One handle whose owner authorized the app: its token and which of its tweets to read.
+    """One handle whose owner authorized the app: its place, its name, and its settings (the
+    run's, with its own token and tweet selection).
 
     ``index`` is its 1-based place in ``accounts``, ``None`` for the top-level
     ``access_token``/``access_token_secret``; errors name an account by it, never by token.
@@ -343,13 +110,7 @@ class Account:
 
     index: int | None
     name: str | None
-    access_token: str = field(repr=False)
-    access_token_secret: str = field(repr=False)
-    tweet_selection: str
-    number_of_tweets: int
-    tweet_ids: tuple[str, ...]
-    exclude_retweets: bool
-    exclude_replies: bool
+    settings: Settings = field(repr=False)
 
     @property
     def label(self) -> str:
@@ -363,83 +124,337 @@ class Account:
 
 @dataclass(frozen=True)
 class Settings:
-    """The settings of a run, read once from the validated config; defaults come from the schema.
+    """The settings of a run, read once from the validated config: each field is a setting,
+    stated once with its schema (:func:`setting`); ``CONFIG_SCHEMA``, the Meltano definition and
+    the ``accounts`` entries' schema are derived from these fields, and defaults come from
+    them. The tweet selection settings here are the shared ones; each of :attr:`accounts` has
+    its own settings, resolved."""
 
-    Everything downstream reads these fields, never the raw config, so each default is stated
-    once (in ``CONFIG_SCHEMA``) and each value has its type. The tweet selection settings here
-    are the shared ones; each of :attr:`accounts` has its own, resolved.
-    """
-
-    consumer_key: str = field(repr=False)
-    consumer_secret: str = field(repr=False)
-    bearer_token: str | None = field(repr=False)
-    accounts: tuple[Account, ...]
-    api_url: str
-    timeline_api_url: str
-    tweet_selection: str
-    number_of_tweets: int
-    tweet_ids: tuple[str, ...]
-    exclude_retweets: bool
-    exclude_replies: bool
-    engagement_types: tuple[str, ...]
-    group_by: tuple[str, ...]
-    metrics_layout: str
-    duration: str
-    report_date_mode: str
-    report_date: str | None
-    days_back: int
-    start_date_mode: str
-    start_date: str | None
-    days_back_to_start_from: int
-    end_date_mode: str
-    end_date: str | None
-    days_back_to_end_at: int
-    max_history_days: int
-    lookback_days: int
-    request_timeout: int
-    max_retries: int
-    retry_wait_seconds: float
-    rate_limit_wait_seconds: float
-    max_concurrent_requests: int
-    max_requests_per_minute: int | None
-    max_requests_per_second: int | None
-    max_wait_seconds: float
+    consumer_key: str = setting(
+        _token(
+            "Consumer key",
+            "API key of the X app approved for the Engagement API; shared by every account.",
+            required=True,
+        )
+    )
+    consumer_secret: str = setting(
+        _token("Consumer secret", "API key secret of that app.", required=True)
+    )
+    access_token: str | None = setting(
+        replace(
+            _token("Access token", "OAuth 1.0a access token of the tweets' owner."),
+            per_account=True,
+        )
+    )
+    access_token_secret: str | None = setting(
+        replace(_token("Access token secret", "Secret of that access token."), per_account=True)
+    )
+    accounts: tuple[Account, ...] = setting(
+        Spec(
+            None,  # the entries' schema is derived from the per_account settings
+            "Accounts",
+            "Several handles under this one app, instead of access_token and "
+            "access_token_secret: a list of objects with access_token, access_token_secret, an "
+            "optional name, and optionally their own tweet_selection, number_of_tweets, "
+            "tweet_ids, exclude_retweets, exclude_replies (else the top-level ones). Each account "
+            "is a stream partition with its own state.",
+            secret=True,
+        )
+    )
+    bearer_token: str | None = setting(
+        Spec(
+            th.StringType,
+            "Bearer token",
+            "Optional app-only bearer token: engagement_totals then also reads the public "
+            "metrics of listed tweets by other authors.",
+            secret=True,
+        )
+    )
+    api_url: str = setting(
+        Spec(
+            th.StringType,
+            "Engagement API URL",
+            "Base URL of the Enterprise Engagement API (the sandbox's URL to try the tap locally).",
+            default=_URL_SETTINGS["api_url"],
+        )
+    )
+    timeline_api_url: str = setting(
+        Spec(
+            th.StringType,
+            "Timeline API URL",
+            "Base URL of the X API v2, used to list the account's recent tweets.",
+            default=_URL_SETTINGS["timeline_api_url"],
+        )
+    )
+    tweet_selection: str = setting(
+        Spec(
+            th.StringType,
+            "Tweet selection",
+            "`recent`: the N most recent tweets of the authenticated account; `manual`: the ids "
+            "in `tweet_ids`. Domo: Tweet Selection.",
+            default="recent",
+            allowed_values=("recent", "manual"),
+            per_account=True,
+        )
+    )
+    number_of_tweets: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=3200),
+            "Number of tweets",
+            "Recent mode: how many of the most recent tweets (1..3200). Domo: Number of Tweets.",
+            default=100,
+            per_account=True,
+        )
+    )
+    tweet_ids: tuple[str, ...] = setting(
+        Spec(
+            th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
+            "Tweet ids",
+            "Manual mode: tweet ids as strings of digits; any number, batched 25 per request. "
+            "Domo: Tweets.",
+            per_account=True,
+        )
+    )
+    exclude_retweets: bool = setting(
+        Spec(
+            th.BooleanType,
+            "Exclude retweets",
+            "Recent mode: leave out the account's retweets.",
+            default=True,
+            per_account=True,
+        )
+    )
+    exclude_replies: bool = setting(
+        Spec(
+            th.BooleanType,
+            "Exclude replies",
+            "Recent mode: leave out the account's replies (X then lists at most 800 tweets).",
+            default=False,
+            per_account=True,
+        )
+    )
+    engagement_types: tuple[str, ...] = setting(
+        Spec(
+            th.ArrayType(th.StringType(allowed_values=list(HISTORICAL_METRICS))),
+            "Engagement metrics",
+            "Metrics to extract; default all 17 the historical endpoint serves. Domo: "
+            "Engagement Metrics.",
+            default=list(HISTORICAL_METRICS),
+        )
+    )
+    group_by: tuple[str, ...] = setting(
+        Spec(
+            th.ArrayType(th.StringType(allowed_values=list(COLUMNS))),
+            "Group by",
+            "Ordered, unique subset of tweet.id, engagement.type, engagement.day, "
+            "engagement.hour: the columns of each row; the tap sums exactly across batches and "
+            "windows. Domo: Group By.",
+            default=DEFAULT_GROUP_BY,
+        )
+    )
+    metrics_layout: str = setting(
+        Spec(
+            th.StringType,
+            "Metrics layout",
+            "`long`: engagement_type and engagement_count columns; `wide`: one integer column "
+            "per metric (group_by must contain engagement.type).",
+            default="long",
+            allowed_values=("long", "wide"),
+        )
+    )
+    duration: str = setting(
+        Spec(
+            th.StringType,
+            "Duration",
+            "`single_date` (one day) or `date_range` (start day through end day, both "
+            "included). Domo: Duration.",
+            default=DATE_DEFAULTS["duration"],
+            allowed_values=DURATIONS,
+        )
+    )
+    report_date_mode: str = setting(_mode("Report date", DATE_DEFAULTS["report_date_mode"]))
+    report_date: str | None = setting(_date("Report date"))
+    days_back: int = setting(_days_back("Days back (single date)", DATE_DEFAULTS["days_back"]))
+    start_date_mode: str = setting(_mode("Start date", DATE_DEFAULTS["start_date_mode"]))
+    start_date: str | None = setting(_date("Start date"))
+    days_back_to_start_from: int = setting(
+        _days_back("Days back to start from", DATE_DEFAULTS["days_back_to_start_from"])
+    )
+    end_date_mode: str = setting(_mode("End date", DATE_DEFAULTS["end_date_mode"]))
+    end_date: str | None = setting(_date("End date"))
+    days_back_to_end_at: int = setting(
+        _days_back("Days back to end at", DATE_DEFAULTS["days_back_to_end_at"])
+    )
+    max_history_days: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=MAX_HISTORY_DAYS),
+            "Max history days",
+            "How far back /historical is asked, in days before today (UTC), never before "
+            "2014-09-01. X's API reference serves anything since 2014-09-01, its current "
+            "overview the last 365 days (the default); raise it if your contract serves older "
+            "data. A range starting earlier is clipped, with a WARNING naming the days left out.",
+            default=DEFAULT_HISTORY_DAYS,
+        )
+    )
+    lookback_days: int = setting(
+        Spec(
+            th.IntegerType(minimum=0, maximum=365),
+            "Lookback days",
+            "Incremental runs re-read this many days before the bookmark, because recent "
+            "counts still change.",
+            default=3,
+        )
+    )
+    request_timeout: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=3600),
+            "Request timeout",
+            "Seconds one HTTP request may take in all, from connecting to the last byte of the "
+            "response.",
+            default=60,
+        )
+    )
+    max_retries: int = setting(
+        Spec(
+            th.IntegerType(minimum=0, maximum=100),
+            "Max retries",
+            "Retries of a request after 5xx, 429, timeouts, resets or unreadable bodies, with "
+            "exponential backoff.",
+            default=8,
+        )
+    )
+    retry_wait_seconds: float = setting(
+        Spec(
+            th.NumberType(minimum=0, maximum=3600),
+            "Retry wait",
+            "First wait before retrying a 5xx, timeout, reset or unreadable body; doubles per "
+            "retry (capped at 60 s), with jitter.",
+            default=1.0,
+        )
+    )
+    rate_limit_wait_seconds: float = setting(
+        Spec(
+            th.NumberType(minimum=0, maximum=3600),
+            "Rate-limit wait",
+            "Wait after a 429 that names no reset time (the limits are per minute).",
+            default=60.0,
+        )
+    )
+    max_concurrent_requests: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=32),
+            "Max concurrent requests",
+            "Requests in flight at once (1 = sequential). Output and state are the same "
+            "whatever the value.",
+            default=4,
+        )
+    )
+    max_requests_per_minute: int | None = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=1_000_000),
+            "Max requests per minute",
+            "Pace requests to this many per minute and endpoint (your contract's limit). Unset: "
+            "follow the API's x-per-minute-* headers only.",
+        )
+    )
+    max_requests_per_second: int | None = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=1000),
+            "Max requests per second",
+            "Pace requests to this many per second and endpoint (your contract's per-second "
+            "limit, if it has one). Unset: follow the API's x-per-second-* headers only.",
+        )
+    )
+    max_wait_seconds: float = setting(
+        Spec(
+            th.NumberType(minimum=1, maximum=86400),
+            "Max wait",
+            "The longest the tap waits for anything (a rate-limit reset, a retry); a longer "
+            "wait gives the request up and ends the run, with a state to resume from.",
+            default=300.0,
+        )
+    )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Typed settings from a config the schema accepted (absent or null: the default)."""
-        properties = CONFIG_SCHEMA["properties"]
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            if item.name == "accounts":
-                continue
-            value = config.get(item.name)
-            if value is None:
-                value = properties[item.name].get("default")
-            if value is None and item.name == "tweet_ids":
-                value = ()
-            if isinstance(value, list):
-                value = tuple(value)
-            if item.name in _URL_SETTINGS and isinstance(value, str):
-                value = value.strip().rstrip("/")
-            values[item.name] = value
-        return cls(**values, accounts=_accounts(config, values))
+        values = {name: _typed(name, config.get(name)) for name in SPECS if name != "accounts"}
+        shared = cls(**values, accounts=())
+        return replace(shared, accounts=_accounts(config, shared))
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every credential value set, for masking in logs."""
         values = [self.consumer_key, self.consumer_secret, self.bearer_token]
         for account in self.accounts:
-            values += [account.access_token, account.access_token_secret]
+            values += [account.settings.access_token, account.settings.access_token_secret]
         return tuple(v for v in values if isinstance(v, str) and v)
 
     @property
     def wide(self) -> bool:
         return self.metrics_layout == "wide"
 
-    def as_mapping(self) -> dict[str, Any]:
-        """The settings as a plain mapping (for the date rules, which read it by name)."""
-        return asdict(self)
+
+#: Every setting's schema, by name, in the order of the fields.
+SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in fields(Settings)}
+#: What an ``accounts`` entry may set for itself besides its tokens.
+ACCOUNT_SETTINGS = tuple(
+    name for name, spec in SPECS.items() if spec.per_account and name not in TOKEN_SETTINGS
+)
+
+
+def _property(name: str, spec: Spec, *, in_account: bool = False) -> th.Property[Any]:
+    """A setting's schema property; inside an ``accounts`` entry its tokens are required and
+    no setting has a default (unset there, the top-level value applies)."""
+    extra: dict[str, Any] = {}
+    if spec.default is not _NO_DEFAULT and not in_account:
+        extra["default"] = spec.default
+    if spec.allowed_values is not None:
+        extra["allowed_values"] = list(spec.allowed_values)
+    if spec.secret:
+        extra["secret"] = True
+    if name == "accounts":
+        entry = th.ObjectType(
+            th.Property(
+                "name",
+                th.StringType(min_length=1),
+                description="Names the account in logs and errors.",
+            ),
+            *(
+                _property(n, s, in_account=True)
+                for n, s in SPECS.items()
+                if s.per_account and n in TOKEN_SETTINGS
+            ),
+            *(_property(n, SPECS[n], in_account=True) for n in ACCOUNT_SETTINGS),
+            additional_properties=False,
+        )
+        return th.Property(
+            name, th.ArrayType(entry), title=spec.title, description=spec.description, **extra
+        )
+    required = spec.required or (in_account and name in TOKEN_SETTINGS)
+    return th.Property(
+        name, spec.type, required=required, title=spec.title, description=spec.description, **extra
+    )
+
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    *(_property(name, spec) for name, spec in SPECS.items())
+).to_dict()
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A validated config value as its field holds it: absent or null is the default, lists are
+    tuples, base URLs lose their trailing slash."""
+    if value is None:
+        default = SPECS[name].default
+        value = None if default is _NO_DEFAULT else copy.deepcopy(default)
+    if value is None and name == "tweet_ids":
+        value = ()
+    if isinstance(value, list):
+        value = tuple(value)
+    if name in _URL_SETTINGS and isinstance(value, str):
+        value = value.strip().rstrip("/")
+    return value
 
 
 def secret_values(config: Mapping[str, Any]) -> list[str]:
@@ -455,33 +470,31 @@ def secret_values(config: Mapping[str, Any]) -> list[str]:
     return [v for v in values if isinstance(v, str) and v]
 
 
-def _accounts(config: Mapping[str, Any], shared: Mapping[str, Any]) -> tuple[Account, ...]:
-    """The accounts of a config: each ``accounts`` entry over the shared selection settings,
-    or the top-level token as the one account (none when no token is set: discovery)."""
+def _accounts(config: Mapping[str, Any], shared: Settings) -> tuple[Account, ...]:
+    """The accounts of a config: each ``accounts`` entry over the shared settings, or the
+    top-level token as the one account (none when no token is set: discovery)."""
     entries: list[tuple[int | None, Mapping[str, Any]]]
     if config.get("accounts") is not None:
         entries = [(i + 1, entry) for i, entry in enumerate(config["accounts"])]
-    elif all(config.get(name) for name in TOKEN_SETTINGS):
-        entries = [(None, config)]
+    elif shared.access_token and shared.access_token_secret:
+        entries = [(None, {})]
     else:
         entries = []
-    accounts = []
-    for index, entry in entries:
-        own = {
-            name: entry[name] if entry.get(name) is not None else shared[name]
-            for name in ACCOUNT_SETTINGS
-        }
-        own["tweet_ids"] = tuple(own["tweet_ids"] or ())
-        accounts.append(
-            Account(
-                index=index,
-                name=entry.get("name") if index is not None else None,
-                access_token=entry["access_token"],
-                access_token_secret=entry["access_token_secret"],
-                **own,
-            )
+    return tuple(
+        Account(
+            index=index,
+            name=entry.get("name") if index is not None else None,
+            settings=replace(
+                shared,
+                **{
+                    name: _typed(name, entry[name])
+                    for name in (*TOKEN_SETTINGS, *ACCOUNT_SETTINGS)
+                    if entry.get(name) is not None
+                },
+            ),
         )
-    return tuple(accounts)
+        for index, entry in entries
+    )
 
 
 #: jsonschema keywords whose messages name only properties or schema values, never the value.

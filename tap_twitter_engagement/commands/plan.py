@@ -64,11 +64,11 @@ def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[s
     all_ids: list[str] = []
     lookups = 0
     for account in run.ready():
-        mode = account.account.tweet_selection
+        mode = account.settings.tweet_selection
         try:
             tweet_ids = account.selection().tweet_ids
             partition = account_state(state or {}, stream, account.user_id)
-            plan = engine.plan(account.account, tweet_ids, partition, now)
+            plan = engine.plan(account.settings, tweet_ids, partition, now)
             authors = account.tweet_metadata().values() if mode == "manual" else ()
         except AccessRefused as exc:
             run.fail(account, exc)

@@ -172,7 +172,7 @@ class HistoricalEngagementStream(TapStream):
         label = account.label if len(self.run.accounts) > 1 else ""
         try:
             return self.run.engine.plan(
-                account.account,
+                account.settings,
                 account.selection().tweet_ids,
                 state,
                 self.run.started_at,
