@@ -22,11 +22,11 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
-from tap_twitter_engagement.sandbox import Credentials, Sandbox, SandboxModel
-from tap_twitter_engagement.sandbox.cli import build_parser, env_lines
-from tap_twitter_engagement.sandbox.v2 import USER_FIELDS
 from tests.helpers import KNOWN_SECRETS
 from tests.sandbox.clock import EPOCH, EpochClock
+from twitter_engagement_sandbox import Credentials, Sandbox, SandboxModel
+from twitter_engagement_sandbox.cli import build_parser, env_lines
+from twitter_engagement_sandbox.v2 import USER_FIELDS
 
 NOW = datetime(2026, 5, 14, 15, 20, 11, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 5, 14, tzinfo=UTC)
@@ -636,7 +636,7 @@ def test_console_script_with_accounts_and_a_revoked_one(tmp_path):
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             *("--port", "0", "--seed", str(seed), "--tweets", "24", "--accounts", "3"),
             *("--revoke", "sandbox_brand_2", "--rate-limit-per-second", "0"),
             *("--config-out", str(config_path), "--env-out", str(env_path)),
@@ -702,7 +702,7 @@ def test_console_script_refuses_an_unknown_handle_to_revoke():
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             *("--accounts", "2", "--revoke", "sandbox_brand_3"),
         ],
         capture_output=True,

@@ -14,10 +14,10 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import Sandbox
-from tap_twitter_engagement.sandbox.cli import build_parser
-from tap_twitter_engagement.sandbox.engagement import Behaviour
 from tests.sandbox.clock import EPOCH, EpochClock
+from twitter_engagement_sandbox import Sandbox
+from twitter_engagement_sandbox.cli import build_parser
+from twitter_engagement_sandbox.engagement import Behaviour
 
 #: The API's "now": 19:43:27.654321 UTC, so un-rounded and rounded ends differ visibly.
 NOW = datetime(2026, 5, 14, 19, 43, 27, 654321, tzinfo=UTC)

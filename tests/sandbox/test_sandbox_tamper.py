@@ -18,9 +18,9 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import TAMPER_KINDS, Raw, Sandbox, TamperRequest
-from tap_twitter_engagement.sandbox.cli import build_parser, build_sandbox
-from tap_twitter_engagement.sandbox.tamper import gzip_bomb, parse_spec
+from twitter_engagement_sandbox import TAMPER_KINDS, Raw, Sandbox, TamperRequest
+from twitter_engagement_sandbox.cli import build_parser, build_sandbox
+from twitter_engagement_sandbox.tamper import gzip_bomb, parse_spec
 
 HISTORICAL = "insights/historical"
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]

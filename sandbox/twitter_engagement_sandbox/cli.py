@@ -11,10 +11,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tap_twitter_engagement.sandbox.engagement import Behaviour
-from tap_twitter_engagement.sandbox.model import REVISION_HOURS, account_username
-from tap_twitter_engagement.sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
-from tap_twitter_engagement.sandbox.tamper import describe, parse_spec
+from twitter_engagement_sandbox.engagement import Behaviour
+from twitter_engagement_sandbox.model import REVISION_HOURS, account_username
+from twitter_engagement_sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
+from twitter_engagement_sandbox.tamper import describe, parse_spec
 
 #: One ``--tamper``: as written, then kind, route (None: every route of the kind) and options.
 TamperSpec = tuple[str, str, str | None, dict[str, Any]]
