@@ -12,11 +12,13 @@ export MELTANO_BIN := $(abspath $(MELTANO))
 
 .PHONY: install test lint demo clean-demo sandbox bench clean
 
-$(STAMP): pyproject.toml
-	@echo "==> Creating $(VENV) and installing the tap with its dev tools"
+# The sandbox is its own distribution (sandbox/): installed beside the tap, both editable, in one
+# pip call so that its requirement on the tap is this checkout's tap.
+$(STAMP): pyproject.toml sandbox/pyproject.toml
+	@echo "==> Creating $(VENV) and installing the tap with its dev tools, and the sandbox"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./sandbox
 	touch $(STAMP)
 
 $(MELTANO_STAMP): meltano.yml pyproject.toml

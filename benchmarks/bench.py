@@ -25,8 +25,8 @@ from pathlib import Path
 
 from tap_twitter_engagement.coverage import Coverage, Shape, compute_needs
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.windows import plan_needs
+from twitter_engagement_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 _DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+)')

@@ -44,7 +44,7 @@ def start_sandbox(config_path: Path) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             "--port",
             "0",
             "--seed",

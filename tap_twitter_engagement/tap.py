@@ -391,9 +391,9 @@ TapTwitterEngagement.__doc__ = (
     "Singer tap for the X (Twitter) Enterprise Engagement API. Streams: historical_engagement "
     "(selected by default: Domo's Historical Engagement report), engagement_totals, "
     "engagement_28hr, tweets, skipped_tweets, accounts; one partition per account. Companion "
-    "commands: tap-twitter-engagement-sandbox "
-    "(a local emulator of the API), tap-twitter-engagement-auth (the PIN flow for a tweet "
-    "owner's access token), tap-twitter-engagement-plan (a dry run of a sync)."
+    "commands: tap-twitter-engagement-auth (the PIN flow for a tweet owner's access token), "
+    "tap-twitter-engagement-plan (a dry run of a sync); a local emulator of the API, "
+    "tap-twitter-engagement-sandbox, is a distribution of its own in the tap's repository."
 )
 
 

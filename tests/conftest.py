@@ -9,8 +9,8 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import KNOWN_SECRETS
+from twitter_engagement_sandbox import Sandbox
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,8 @@ import requests
 from requests_oauthlib import OAuth1Session
 
 from tap_twitter_engagement.rollup import COLUMNS
-from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.tap import TapTwitterEngagement
+from twitter_engagement_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Credential values of every sandbox the suite starts; conftest fails a test that prints one.

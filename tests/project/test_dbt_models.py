@@ -15,9 +15,9 @@ import duckdb
 import pytest
 
 from scripts.demo import summary
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import KNOWN_SECRETS, midnight
 from tests.project.pipeline import DAILY, meltano_env, meltano_run
+from twitter_engagement_sandbox import Sandbox
 
 #: Enough to check every mart: the rate's two metrics, and a click metric.
 METRICS = ["impressions", "engagements", "favorites", "retweets", "replies", "url_clicks"]

@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import psycopg
 
-from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tests.helpers import KNOWN_SECRETS, by_key, expected_records, midnight
 from tests.project.pipeline import (
@@ -27,6 +26,7 @@ from tests.project.pipeline import (
     meltano_env,
     meltano_run,
 )
+from twitter_engagement_sandbox import Sandbox
 
 
 def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
@@ -377,7 +377,7 @@ def test_make_sandbox_env_file_points_the_demo_environment_at_it(meltano, tmp_pa
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             "--port",
             "0",
             "--env-out",

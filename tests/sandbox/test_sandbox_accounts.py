@@ -22,11 +22,11 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
-from tap_twitter_engagement.sandbox import Credentials, Sandbox, SandboxModel
-from tap_twitter_engagement.sandbox.cli import build_parser, env_lines
-from tap_twitter_engagement.sandbox.v2 import USER_FIELDS
 from tests.helpers import KNOWN_SECRETS
 from tests.sandbox.clock import EPOCH, EpochClock
+from twitter_engagement_sandbox import Credentials, Sandbox, SandboxModel
+from twitter_engagement_sandbox.cli import env_lines, parse_args
+from twitter_engagement_sandbox.v2 import USER_FIELDS
 
 NOW = datetime(2026, 5, 14, 15, 20, 11, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 5, 14, tzinfo=UTC)
@@ -594,12 +594,12 @@ def test_accounts_share_the_v2_budget():
 
 # ------------------------------------------------------------------ the console script
 def test_parser_accounts_and_revoke():
-    args = build_parser().parse_args([])
+    args = parse_args([])
     assert (args.accounts, args.revoke) == (1, [])
-    args = build_parser().parse_args(["--accounts", "4", "--revoke", "a", "--revoke", "@b"])
+    args = parse_args(["--accounts", "4", "--revoke", "a", "--revoke", "@b"])
     assert (args.accounts, args.revoke) == (4, ["a", "@b"])
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--accounts", "0"])
+        parse_args(["--accounts", "0"])
 
 
 def test_env_lines_write_the_accounts_as_json_that_a_shell_reads_back(sb, tmp_path):
@@ -636,7 +636,7 @@ def test_console_script_with_accounts_and_a_revoked_one(tmp_path):
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             *("--port", "0", "--seed", str(seed), "--tweets", "24", "--accounts", "3"),
             *("--revoke", "sandbox_brand_2", "--rate-limit-per-second", "0"),
             *("--config-out", str(config_path), "--env-out", str(env_path)),
@@ -702,7 +702,7 @@ def test_console_script_refuses_an_unknown_handle_to_revoke():
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             *("--accounts", "2", "--revoke", "sandbox_brand_3"),
         ],
         capture_output=True,
@@ -713,6 +713,6 @@ def test_console_script_refuses_an_unknown_handle_to_revoke():
     )
     assert done.returncode == 2
     assert done.stderr.splitlines()[-1] == (
-        "tap-twitter-engagement-sandbox: error: --revoke sandbox_brand_3: no such account; "
+        "Error: --revoke sandbox_brand_3: no such account; "
         "the accounts are @sandbox_brand, @sandbox_brand_2"
     )

@@ -14,10 +14,10 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import Sandbox
-from tap_twitter_engagement.sandbox.cli import build_parser
-from tap_twitter_engagement.sandbox.engagement import Behaviour
 from tests.sandbox.clock import EPOCH, EpochClock
+from twitter_engagement_sandbox import Sandbox
+from twitter_engagement_sandbox.cli import parse_args
+from twitter_engagement_sandbox.engagement import Behaviour
 
 #: The API's "now": 19:43:27.654321 UTC, so un-rounded and rounded ends differ visibly.
 NOW = datetime(2026, 5, 14, 19, 43, 27, 654321, tzinfo=UTC)
@@ -345,14 +345,14 @@ def test_historical_end_echo(session, sb, bounds, echo, served_hours):
     ],
 )
 def test_flags(argv, expected):
-    args = vars(build_parser().parse_args(argv))
+    args = vars(parse_args(argv))
     assert {k: args[k] for k in expected} == expected
 
 
 def test_negative_flag_values_are_refused(capsys):
     for flag in ("--rate-limit-per-second", "--revision-hours"):
         with pytest.raises(SystemExit):
-            build_parser().parse_args([flag, "-1"])
+            parse_args([flag, "-1"])
         assert "-1 is negative" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import Sandbox
+from twitter_engagement_sandbox import Sandbox
 
 
 def _body(sandbox: Sandbox) -> dict:
@@ -154,7 +154,7 @@ def test_console_script_prints_url_and_credentials_and_serves(tmp_path: Path):
         [
             sys.executable,
             "-m",
-            "tap_twitter_engagement.sandbox.cli",
+            "twitter_engagement_sandbox.cli",
             "--port",
             "0",
             "--seed",

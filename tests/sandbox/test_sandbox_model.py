@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tap_twitter_engagement.sandbox import SandboxModel
+from twitter_engagement_sandbox import SandboxModel
 
 DAY = ["tweet.id", "engagement.type", "engagement.day"]
 HOUR = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]

@@ -10,7 +10,7 @@ import requests
 from oauthlib.oauth1 import Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
-from tap_twitter_engagement.sandbox import Sandbox
+from twitter_engagement_sandbox import Sandbox
 
 BODY = {
     "tweet_ids": [],

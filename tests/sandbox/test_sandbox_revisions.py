@@ -15,9 +15,9 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import Sandbox, SandboxModel
-from tap_twitter_engagement.sandbox import model as model_module
-from tap_twitter_engagement.sandbox.model import floor_hour, visible_count
+from twitter_engagement_sandbox import Sandbox, SandboxModel
+from twitter_engagement_sandbox import model as model_module
+from twitter_engagement_sandbox.model import floor_hour, visible_count
 
 MIDNIGHT = datetime(2026, 5, 14, tzinfo=UTC)
 T0 = datetime(2026, 5, 14, 19, 43, 27, tzinfo=UTC)

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
-from tap_twitter_engagement.sandbox import Sandbox
-from tap_twitter_engagement.sandbox.server import basic_auth
+from twitter_engagement_sandbox import Sandbox
+from twitter_engagement_sandbox.server import basic_auth
 
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]

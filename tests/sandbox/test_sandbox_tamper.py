@@ -18,9 +18,9 @@ import pytest
 import requests
 from requests_oauthlib import OAuth1
 
-from tap_twitter_engagement.sandbox import TAMPER_KINDS, Raw, Sandbox, TamperRequest
-from tap_twitter_engagement.sandbox.cli import build_parser, build_sandbox
-from tap_twitter_engagement.sandbox.tamper import gzip_bomb, parse_spec
+from twitter_engagement_sandbox import TAMPER_KINDS, Raw, Sandbox, TamperRequest
+from twitter_engagement_sandbox.cli import build_sandbox, help_text, parse_args
+from twitter_engagement_sandbox.tamper import gzip_bomb, parse_spec
 
 HISTORICAL = "insights/historical"
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
@@ -712,19 +712,19 @@ def test_cli_tamper_spec(text, parsed):
 )
 def test_cli_refuses_bad_tamper_specs(text, capsys):
     with pytest.raises(SystemExit):
-        build_parser().parse_args(["--tamper", text])
+        parse_args(["--tamper", text])
     assert "--tamper" in capsys.readouterr().err
 
 
 def test_cli_help_lists_every_kind():
-    text = build_parser().format_help()
+    text = help_text()
     for kind in TAMPER_KINDS.values():
         assert f"  {kind.name}" in text
         assert kind.doc.split()[0] in text
 
 
 def test_cli_tampers_every_matching_answer():
-    args = build_parser().parse_args(
+    args = parse_args(
         ["--tweets", "20", "--tamper", "data-null@2/users/me", "--tamper", "count:value=-5"]
     )
     with build_sandbox(args) as sb:

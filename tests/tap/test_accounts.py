@@ -15,7 +15,6 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.errors import AccountsFailed
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     KNOWN_SECRETS,
     ROOT,
@@ -29,6 +28,7 @@ from tests.helpers import (
     run_sync_until_error,
     unstamped,
 )
+from twitter_engagement_sandbox import Sandbox
 
 METRICS = ["impressions", "favorites"]
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]

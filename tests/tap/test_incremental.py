@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import time_machine
 
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     KNOWN_SECRETS,
     SyncResult,
@@ -30,6 +29,7 @@ from tests.helpers import (
     tap_process,
     unstamped,
 )
+from twitter_engagement_sandbox import Sandbox
 
 METRICS = ["impressions", "favorites"]
 DAYS = 60

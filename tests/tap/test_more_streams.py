@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from tap_twitter_engagement.sandbox.v2 import public_metrics
 from tests.helpers import midnight, run_sync
+from twitter_engagement_sandbox.v2 import public_metrics
 
 ALL_STREAMS = ["historical_engagement", "tweets", "skipped_tweets"]
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]

@@ -11,8 +11,8 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.rollup import CANONICAL_DAILY, CANONICAL_HOURLY
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import KNOWN_SECRETS, by_key, expected_records, midnight, run_sync
+from twitter_engagement_sandbox import Sandbox
 
 GROUP_BY_VALUES = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 ALL_SUBSETS = [list(c) for n in range(1, 5) for c in itertools.combinations(GROUP_BY_VALUES, n)]

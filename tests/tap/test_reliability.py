@@ -12,7 +12,6 @@ import time_machine
 
 from tap_twitter_engagement.client import refused_ids
 from tap_twitter_engagement.errors import TapHTTPError
-from tap_twitter_engagement.sandbox import Sandbox
 from tests.helpers import (
     by_key,
     expected_records,
@@ -23,6 +22,7 @@ from tests.helpers import (
     run_sync_until_error,
     tap_process,
 )
+from twitter_engagement_sandbox import Sandbox
 
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
 ROOT = Path(__file__).resolve().parents[2]

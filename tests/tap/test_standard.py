@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_twitter_engagement.sandbox import Sandbox
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import KNOWN_SECRETS, catalog_selecting
+from twitter_engagement_sandbox import Sandbox
 
 _SANDBOX = Sandbox(seed=21, tweets=60).start()
 KNOWN_SECRETS.update(_SANDBOX.credentials.values())

@@ -20,7 +20,6 @@ import pytest
 import time_machine
 
 from tap_twitter_engagement.coverage import Coverage
-from tap_twitter_engagement.sandbox.v2 import page_token
 from tests.helpers import (
     SyncResult,
     Target,
@@ -29,6 +28,7 @@ from tests.helpers import (
     run_sync_until_error,
     tap_process,
 )
+from twitter_engagement_sandbox.v2 import page_token
 
 METRICS = ["impressions", "favorites"]
 DAYS = 40

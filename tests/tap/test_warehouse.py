@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import time_machine
 
-from tap_twitter_engagement.sandbox import Behaviour, Sandbox
 from tests.helpers import (
     KNOWN_SECRETS,
     Target,
@@ -20,6 +19,7 @@ from tests.helpers import (
     run_sync,
     run_sync_until_error,
 )
+from twitter_engagement_sandbox import Behaviour, Sandbox
 
 METRICS = ["impressions", "favorites"]
 NARROWING = "This configuration no longer reads what earlier runs delivered"

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS, PUBLIC_METRICS, TOTALS_METRICS
-from tap_twitter_engagement.sandbox.model import (
+from twitter_engagement_sandbox.model import (
     HOUR,
     TOTALS_RECENT_DAYS,
     VIDEO_VIEWS_MAX_AGE_DAYS,

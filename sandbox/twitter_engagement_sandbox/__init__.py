@@ -3,17 +3,17 @@
 It shares no code with the tap except the metric names, so it can catch the tap's mistakes.
 """
 
-from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
-from tap_twitter_engagement.sandbox.model import ExpectedRow, SandboxModel, Tweet, User
-from tap_twitter_engagement.sandbox.oauth import Credentials
-from tap_twitter_engagement.sandbox.server import (
+from twitter_engagement_sandbox.engagement import ApiError, Behaviour
+from twitter_engagement_sandbox.model import ExpectedRow, SandboxModel, Tweet, User
+from twitter_engagement_sandbox.oauth import Credentials
+from twitter_engagement_sandbox.server import (
     FAULT_KINDS,
     Faults,
     LoggedRequest,
     Sandbox,
     running_sandbox,
 )
-from tap_twitter_engagement.sandbox.tamper import (
+from twitter_engagement_sandbox.tamper import (
     TAMPER_KINDS,
     Raw,
     TamperError,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_twitter_engagement.sandbox.model import SandboxModel, Tweet, User
+from twitter_engagement_sandbox.model import SandboxModel, Tweet, User
 
 TIMELINE_CAP = 3200
 TIMELINE_CAP_WITHOUT_REPLIES = 800

@@ -25,11 +25,11 @@ from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tap_twitter_engagement.sandbox import engagement, v2
-from tap_twitter_engagement.sandbox.engagement import ApiError, Behaviour
-from tap_twitter_engagement.sandbox.model import REVISION_HOURS, SandboxModel, User
-from tap_twitter_engagement.sandbox.oauth import Account, AuthError, Credentials, OAuthServer
-from tap_twitter_engagement.sandbox.tamper import (
+from twitter_engagement_sandbox import engagement, v2
+from twitter_engagement_sandbox.engagement import ApiError, Behaviour
+from twitter_engagement_sandbox.model import REVISION_HOURS, SandboxModel, User
+from twitter_engagement_sandbox.oauth import Account, AuthError, Credentials, OAuthServer
+from twitter_engagement_sandbox.tamper import (
     BoundTamper,
     Raw,
     TamperError,

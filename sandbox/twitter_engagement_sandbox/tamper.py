@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tap_twitter_engagement.sandbox.engagement import METRICS
-from tap_twitter_engagement.sandbox.model import ceil_hour
-from tap_twitter_engagement.sandbox.v2 import page_token
+from twitter_engagement_sandbox.engagement import METRICS
+from twitter_engagement_sandbox.model import ceil_hour
+from twitter_engagement_sandbox.v2 import page_token
 
 ENGAGEMENT_ROUTES = ("insights/historical", "insights/28hr", "insights/totals")
 #: The Engagement API routes whose answers have days and hours.
