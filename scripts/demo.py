@@ -4,9 +4,10 @@ dbt-duckdb:build``, a summary from the dbt marts, the sandbox down.
 Run through ``make demo``, which installs everything first. The demo environment selects the
 ``tweets`` and ``accounts`` streams too, so the marts name each handle and the top tweets show
 their text and a link; the whole period is drawn into ``output/engagement.png`` from the
-``engagement_by_day`` mart. Run it again and the second sync is incremental: Meltano's state
-store holds each account's coverage, so only the lookback days are re-read, and the marts count
-them once.
+``twitter_engagement__by_day`` mart. Provisional days (counts X still revises) are marked in the
+table and shaded in the picture, and left out of every comparison. Run it again and the second
+sync is incremental: Meltano's state store holds each account's coverage, so only the lookback
+days are re-read, and the marts count them once.
 """
 
 from __future__ import annotations
@@ -109,33 +110,63 @@ def run_pipeline(env: dict[str, str]) -> None:
 
 
 def summary(marts: Path = MARTS, picture: Path = PICTURE) -> DailySeries | None:
-    """Two small reports and the picture, read from the dbt marts; the plotted series."""
+    """Two small reports and the picture, read from the dbt marts; the plotted series.
+
+    Provisional days (``is_final`` false: X still revises them, and the next runs read them
+    again) are marked, and left out of every comparison: their counts are still rising, so a
+    difference with a final day is revision, not trend."""
     if not marts.exists():
         print("    no marts: the dbt build did not run")
         return None
     con = duckdb.connect(str(marts), read_only=True)
     total = con.execute(
-        "select count(*), count(distinct tweet_id) from engagement_by_tweet_day"
+        "select count(*), count(distinct tweet_id) from twitter_engagement__by_tweet_day"
     ).fetchall()[0]
-    print(f"    engagement_by_tweet_day: {total[0]:,} tweet-days of {total[1]} tweets")
-    print("\n    Per account, last 7 days (engagement_by_account_day):")
+    print(f"    twitter_engagement__by_tweet_day: {total[0]:,} tweet-days of {total[1]} tweets")
+    print("\n    Per account, last 7 days (twitter_engagement__by_account_day):")
     print(f"    {'account':<18}{'day':<12}{'impressions':>13}{'engagements':>13}{'rate':>8}")
     per_account = con.execute("""
         select coalesce('@' || username, account_id), engagement_date, impressions, engagements,
-               engagement_rate
-        from engagement_by_account_day
-        where engagement_date > (select max(engagement_date) from engagement_by_account_day) - 7
+               engagement_rate, coalesce(is_final, true)
+        from twitter_engagement__by_account_day
+        where engagement_date > (select max(engagement_date)
+                                 from twitter_engagement__by_account_day) - 7
         order by 1, 2""").fetchall()
-    for handle, day, impressions, engagements, rate in per_account:
+    for handle, day, impressions, engagements, rate, final in per_account:
         shown = f"{rate:.2%}" if rate is not None else "-"
         counts = f"{impressions or 0:>13,}{engagements or 0:>13,}"
-        print(f"    {handle:<18}{day!s:<12}{counts}{shown:>8}")
-    print("\n    Top 5 tweets by engagement rate over the period, at least 1,000 impressions")
-    print("    (engagement_by_tweet_day):")
+        mark = "" if final else "  provisional"
+        print(f"    {handle:<18}{day!s:<12}{counts}{shown:>8}{mark}")
+    if any(not final for *_, final in per_account):
+        print(
+            "    provisional: X still revises these days' counts and the next runs read them "
+            "again;\n    they are left out of the comparisons below (a difference with them is "
+            "revision, not trend)."
+        )
+    print("\n    Last final day against the same weekday a week before (final days only):")
+    compared = con.execute("""
+        with final as (
+            select coalesce('@' || username, account_id) as handle, engagement_date,
+                   engagement_rate
+            from twitter_engagement__by_account_day where coalesce(is_final, true)
+        ), last as (select handle, max(engagement_date) as day from final group by handle)
+        select last.handle, last.day, now.engagement_rate, before.engagement_rate
+        from last
+        join final as now on now.handle = last.handle and now.engagement_date = last.day
+        left join final as before
+            on before.handle = last.handle and before.engagement_date = last.day - 7
+        order by 1""").fetchall()
+    for handle, day, rate, before in compared:
+        then = f"{before:.2%}" if before is not None else "-"
+        now = f"{rate:.2%}" if rate is not None else "-"
+        print(f"    {handle:<18}{day!s:<12}{now:>8} vs {then:>7} a week before")
+    print("\n    Top 5 tweets by engagement rate over the final days, at least 1,000 impressions")
+    print("    (twitter_engagement__by_tweet_day):")
     top = con.execute("""
         select tweet_id, any_value(tweet_url), coalesce(any_value(text), ''),
                sum(impressions) as impressions, sum(engagements) as engagements
-        from engagement_by_tweet_day group by tweet_id having sum(impressions) >= 1000
+        from twitter_engagement__by_tweet_day where coalesce(is_final, true)
+        group by tweet_id having sum(impressions) >= 1000
         order by sum(engagements) / sum(impressions) desc, tweet_id limit 5""").fetchall()
     for _, url, tweet_text, impressions, engagements in top:
         shown = " ".join(tweet_text.split())
@@ -145,19 +176,22 @@ def summary(marts: Path = MARTS, picture: Path = PICTURE) -> DailySeries | None:
             f"{shown or '(tweets stream not loaded)'}"
         )
         print(f"             {url}")
-    daily = con.execute(
-        "select engagement_date, impressions, engagements from engagement_by_day order by 1"
-    ).fetchall()
+    daily = con.execute("""
+        select engagement_date, impressions, engagements, coalesce(is_final, true)
+        from twitter_engagement__by_day order by 1""").fetchall()
     con.close()
-    series = DailySeries.from_rows([(str(d), i or 0, e or 0) for d, i, e in daily])
+    series = DailySeries.from_rows(
+        [(str(d), i or 0, e or 0) for d, i, e, _ in daily],
+        provisional=[str(d) for d, *_, final in daily if not final],
+    )
     draw(
         series,
         picture,
         f"Daily impressions and engagement rate, {ACCOUNTS} accounts, {series.day[0]} to "
         f"{series.day[-1]} (UTC)",
     )
-    shown = picture.relative_to(ROOT) if picture.is_relative_to(ROOT) else picture
-    print(f"\n    Picture (engagement_by_day): {shown}")
+    where = picture.relative_to(ROOT) if picture.is_relative_to(ROOT) else picture
+    print(f"\n    Picture (twitter_engagement__by_day; provisional days shaded): {where}")
     return series
 
 

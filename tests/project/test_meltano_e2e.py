@@ -241,11 +241,11 @@ def test_meltano_two_accounts_into_postgres_the_second_added_later(meltano, post
         ) as conn:
             daily = conn.execute(
                 f"select account_id, tweet_id, engagement_date::text, {columns} "
-                "from two_accounts_marts.engagement_by_tweet_day"
+                "from two_accounts_marts.twitter_engagement__by_tweet_day"
             ).fetchall()
             per_account = conn.execute(
                 f"select account_id, username, engagement_date::text, {columns} "
-                "from two_accounts_marts.engagement_by_account_day"
+                "from two_accounts_marts.twitter_engagement__by_account_day"
             ).fetchall()
         unpivoted = [
             (account_id, tweet_id, metric, day, count)

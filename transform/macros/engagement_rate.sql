@@ -1,6 +1,6 @@
 {#- Engagements per impression; null when there are no impressions (or either is unknown). -#}
 {% macro engagement_rate(engagements, impressions) %}
   case
-    when {{ impressions }} > 0 then cast({{ engagements }} as {{ dbt.type_float() }}) / {{ impressions }}
+    when {{ impressions }} > 0 then cast({{ engagements }} as double precision) / {{ impressions }}
   end
 {% endmacro %}

@@ -1,6 +1,6 @@
 -- One row per tweet and UTC day in the column layout of Fivetran's cross-platform social media
 -- reporting package (its rollup report, with the day added), so X sits next to the other
--- platforms in one table. The metric mapping is in schema.yml.
+-- platforms in one table. The metric mapping is in the models' documentation.
 select
     daily.created_at as created_timestamp,
     daily.tweet_id as post_id,
@@ -19,8 +19,6 @@ select
     coalesce(daily.favorites, 0) as likes,
     coalesce(daily.retweets, 0) as shares,
     coalesce(daily.replies, 0) as comments
-from {{ ref("engagement_by_tweet_day") }} as daily
-left join (
-    select distinct account_id, username
-    from {{ ref("engagement_by_account_day") }}
-) as accounts on accounts.account_id = daily.account_id
+from {{ ref("twitter_engagement__by_tweet_day") }} as daily
+left join {{ ref("int_twitter_engagement__latest_accounts") }} as accounts
+    on accounts.account_id = daily.account_id

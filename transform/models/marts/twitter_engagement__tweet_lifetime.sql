@@ -1,6 +1,6 @@
--- One row per tweet and metric: the sum over the days loaded (historical_engagement) next to the
--- latest lifetime total (engagement_totals), for the metrics either has. The two differ by the
--- engagement outside the loaded days; the lifetime total is a snapshot, never to be summed.
+-- One row per tweet and metric: the sum over the days loaded next to the latest lifetime total
+-- (engagement_totals), for the metrics either has. The two differ by the engagement outside
+-- the loaded days; the lifetime total is a snapshot, never to be summed.
 with in_range as (
     select
         account_id,
@@ -8,8 +8,8 @@ with in_range as (
         engagement_type,
         min(engagement_date) as first_day,
         max(engagement_date) as last_day,
-        sum(engagement_count) as count_in_range
-    from {{ ref("stg_historical_engagement") }}
+        cast(sum(engagement_count) as bigint) as count_in_range
+    from {{ ref("int_twitter_engagement__tweet_metric_days") }}
     group by account_id, tweet_id, engagement_type
 ),
 
@@ -17,13 +17,9 @@ latest_snapshot as (
     select account_id, tweet_id, engagement_type, snapshot_at, engagement_count
     from (
         select
-            account_id,
-            tweet_id,
-            engagement_type,
-            snapshot_at,
-            engagement_count,
+            *,
             max(snapshot_at) over (partition by tweet_id) as latest
-        from {{ ref("stg_engagement_totals") }}
+        from {{ ref("stg_twitter_engagement__engagement_totals") }}
     ) as snapshots
     where snapshot_at = latest
 )
