@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import platform
@@ -23,9 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from tap_twitter_engagement.coverage import Coverage, Shape, compute_needs
+from tap_twitter_engagement.backends.engagement import EngagementApi
+from tap_twitter_engagement.coverage import Coverage, Shape
+from tap_twitter_engagement.engine import HistoricalEngine
 from tap_twitter_engagement.metrics import HISTORICAL_METRICS
-from tap_twitter_engagement.windows import plan_needs
+from tap_twitter_engagement.settings import Settings
 from twitter_engagement_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,16 +274,23 @@ def state_size(sandbox: Sandbox, scale: float) -> list[Row]:  # noqa: ARG001 - n
             usual.add(tweet_id, metric, ((first, last),))
             scattered.add(tweet_id, metric, ((first + timedelta(days=i % 300), last),))
     sizes = [len(json.dumps(c.encode(), separators=(",", ":"))) for c in (usual, scattered)]
-    started = time.perf_counter()
-    needs = compute_needs(usual, shape, tweets, ALL, ((first, last + timedelta(days=1)),), 3)
-    planned = plan_needs(
-        needs.days,
-        tweets,
-        ALL,
-        datetime.combine(first, datetime.min.time(), UTC),
-        datetime.combine(last + timedelta(days=2), datetime.min.time(), UTC),
-        needs.incremental,
+    # The historical engine plans the next run as a sync would, from that state, with no Tap.
+    settings = Settings.from_config(
+        {
+            "consumer_key": "k",
+            "consumer_secret": "s",
+            "tweet_selection": "manual",
+            "tweet_ids": tweets,
+            "start_date_mode": "specific",
+            "start_date": first.isoformat(),
+            "max_history_days": 400,
+        }
     )
+    now = datetime.combine(last + timedelta(days=2), datetime.min.time(), UTC) + timedelta(hours=9)
+    engine = HistoricalEngine(settings, EngagementApi.limits, logging.getLogger("bench"), now)
+    state = {"coverage": usual.encode()}
+    started = time.perf_counter()
+    planned = engine.plan(settings, tweets, state, now).planned
     seconds = time.perf_counter() - started
     return [
         Row(

@@ -24,7 +24,7 @@ either: they were refused, and get no coverage.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -228,24 +228,11 @@ def check_series(data: Mapping[str, Any], grouping_name: str, asked: Asked, wher
     expected = window_hours(asked.start, asked.end)
     accepted = window_hours(*asked.accepted) if asked.accepted else expected
     grouping: dict[str, dict[str, Any]] = {}
-    raw = data.get(grouping_name)
-    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
-        if tweet_id not in asked.tweet_ids:
-            tally.drop("tweet id(s) not asked for", shown(tweet_id))
-            continue
-        if tweet_id in unavailable:
-            tally.drop("tweet(s) served although named unavailable", tweet_id)
-            continue
-        kept: dict[str, Any] = {}
-        for metric, buckets in mapping(metrics, f"tweet {tweet_id}").items():
-            if metric not in asked.metrics:
-                tally.drop("metric(s) not asked for", f"{shown(metric)} of tweet {tweet_id}")
-                continue
-            if (tweet_id, metric) in excused:
-                continue  # the API named it unsupported (some send "0" anyway): nothing to keep
+    for tweet_id, metric, buckets in _asked(data, grouping_name, asked, unavailable, tally):
+        kept = grouping.setdefault(tweet_id, {})
+        if (tweet_id, metric) not in excused:  # named unsupported (some send "0" anyway)
             at = f"tweet {tweet_id} metric {metric}"
             kept[metric] = _buckets(mapping(buckets, at), accepted, asked.hourly, at, tally)
-        grouping[tweet_id] = kept
     delivered: dict[tuple[str, str], Days] = {}
     missing: list[tuple[str, str, str, int | None]] = []
     for tweet_id in asked.tweet_ids:
@@ -264,6 +251,29 @@ def check_series(data: Mapping[str, Any], grouping_name: str, asked: Asked, wher
         at = f"{day}" if hour is None else f"{day} {hour:02d}:00"
         tally.miss(len(missing), f"tweet {tweet_id} {metric} {at} from {where}")
     return Served(grouping, delivered, missing, unavailable, unsupported, tally)
+
+
+def _asked(
+    data: Mapping[str, Any],
+    grouping_name: str,
+    asked: Asked,
+    unavailable: Sequence[str],
+    tally: Tally,
+) -> Iterator[tuple[str, str, Any]]:
+    """``(tweet, metric, value)`` of a body's grouping, for the tweets and metrics asked only
+    (not of a tweet the body names unavailable); the rest is dropped and tallied."""
+    raw = data.get(grouping_name)
+    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
+        if tweet_id not in asked.tweet_ids:
+            tally.drop("tweet id(s) not asked for", shown(tweet_id))
+        elif tweet_id in unavailable:
+            tally.drop("tweet(s) served although named unavailable", tweet_id)
+        else:
+            for metric, value in mapping(metrics, f"tweet {tweet_id}").items():
+                if metric in asked.metrics:
+                    yield tweet_id, metric, value
+                else:
+                    tally.drop("metric(s) not asked for", f"{shown(metric)} of tweet {tweet_id}")
 
 
 def _named(
@@ -361,21 +371,10 @@ def check_totals(data: Mapping[str, Any], grouping_name: str, asked: Asked, wher
     tally = Tally()
     unavailable, unsupported, excused = _named(data, asked, tally)
     grouping: dict[str, dict[str, Any]] = {}
-    raw = data.get(grouping_name)
-    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
-        if tweet_id not in asked.tweet_ids:
-            tally.drop("tweet id(s) not asked for", shown(tweet_id))
-            continue
-        if tweet_id in unavailable:
-            tally.drop("tweet(s) served although named unavailable", tweet_id)
-            continue
-        kept: dict[str, int] = {}
-        for metric, value in mapping(metrics, f"tweet {tweet_id}").items():
-            if metric not in asked.metrics:
-                tally.drop("metric(s) not asked for", f"{shown(metric)} of tweet {tweet_id}")
-            elif (tweet_id, metric) not in excused:
-                kept[metric] = count(value, f"tweet {tweet_id} metric {metric}")
-        grouping[tweet_id] = kept
+    for tweet_id, metric, value in _asked(data, grouping_name, asked, unavailable, tally):
+        kept = grouping.setdefault(tweet_id, {})
+        if (tweet_id, metric) not in excused:
+            kept[metric] = count(value, f"tweet {tweet_id} metric {metric}")
     missing: list[tuple[str, str, str, int | None]] = [
         (tweet_id, metric, "", None)
         for tweet_id in asked.tweet_ids

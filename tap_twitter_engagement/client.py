@@ -37,7 +37,7 @@ from tap_twitter_engagement.errors import (
     TapHTTPError,
     WaitTooLong,
 )
-from tap_twitter_engagement.pacing import Pacer, reset_wait
+from tap_twitter_engagement.pacing import Pacer
 from tap_twitter_engagement.settings import Account, Settings
 
 #: Exponential backoff for 5xx, resets, timeouts and bad bodies: base * 2**n, capped, jittered.
@@ -195,8 +195,6 @@ class Client:
                     return self._check(response, where, bearer=bearer, check=check)
                 except _Retry as retry:
                     cause, unusable = retry.cause, retry.unusable
-                    if response.status_code == 429:
-                        self._hold_after_429(rate_bucket, response)
             if attempt == self.attempts:
                 tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
                 if unusable:
@@ -282,13 +280,6 @@ class Client:
         )
         if held <= 0 and self.stop.wait(wait):
             raise Interrupted
-
-    def _hold_after_429(self, rate_bucket: str, response: requests.Response) -> None:
-        """A 429 that names no reset: hold the endpoint ``rate_limit_wait_seconds``."""
-        if reset_wait(response.headers, time.time()) is None:
-            self.pacer.hold(
-                rate_bucket, self.settings.rate_limit_wait_seconds, "a 429 without a reset"
-            )
 
     def _too_long(self, where: str, exc: WaitTooLong) -> TapHTTPError:
         return TapHTTPError(

@@ -67,6 +67,7 @@ class Pacer:
         per_minute: int | None = None,
         per_second: int | None = None,
         max_wait: float = 300.0,
+        rate_limit_wait: float = 60.0,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
         epoch: Callable[[], float] = time.time,
@@ -76,6 +77,8 @@ class Pacer:
         configured.append(1.0 / per_second if per_second else 0.0)
         self._configured = max(configured) / SAFETY
         self.max_wait = max_wait
+        #: How long a 429 that names no reset holds its endpoint.
+        self.rate_limit_wait = rate_limit_wait
         self.stop = stop or threading.Event()
         self._clock = clock
         self._epoch = epoch
@@ -126,7 +129,8 @@ class Pacer:
         return delay
 
     def observe(self, bucket: str, headers: Mapping[str, str], status: int) -> None:
-        """Learn from a response: limits to pace to, a spent budget or a 429 to wait out."""
+        """Learn from a response: limits to pace to, a spent budget or a 429 to wait out (until
+        the reset it names, else ``rate_limit_wait``): every 429 decision is made here."""
         now = self._epoch()
         with self._lock:
             self._seen.add(bucket)
@@ -143,11 +147,8 @@ class Pacer:
             spent = any(_number(headers.get(f"{p}-remaining")) == 0 for p in HELD_FAMILIES)
             if named is not None and (spent or status == 429):
                 self._hold(bucket, *named)
-
-    def hold(self, bucket: str, seconds: float, reason: str) -> None:
-        """Hold ``bucket`` for ``seconds`` (a 429 that named no reset)."""
-        with self._lock:
-            self._hold(bucket, seconds, reason)
+            elif status == 429:
+                self._hold(bucket, self.rate_limit_wait, "a 429 without a reset")
 
     def _hold(self, bucket: str, seconds: float, reason: str) -> None:
         until = self._clock() + seconds

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,6 +164,7 @@ class Run:
             per_minute=settings.max_requests_per_minute,
             per_second=settings.max_requests_per_second,
             max_wait=settings.max_wait_seconds,
+            rate_limit_wait=settings.rate_limit_wait_seconds,
             stop=self.stop,
         )
         #: App-only (bearer) requests; each account signs with ``client.for_account``.
@@ -175,8 +176,6 @@ class Run:
             AccountRun(account, self.client.for_account(account), logger)
             for account in settings.accounts
         ]
-        #: Whether a stream is selected in this run (set by the tap, which knows the catalog).
-        self.is_selected: Callable[[str], bool] = lambda _name: False
         self._users_read = False
         self._period: Period | None = None
         self._lock = threading.Lock()

@@ -160,7 +160,6 @@ class TapTwitterEngagement(Tap):
             )
         self.settings = Settings.from_config(values)
         self.run = Run(self.settings, logging.getLogger(LOGGER_NAME))
-        self.run.is_selected = lambda name: name in self.streams and self.streams[name].selected
         if isinstance(catalog, str | PurePath):
             catalog = read_catalog(Path(catalog))
         elif isinstance(catalog, dict):
@@ -202,6 +201,17 @@ class TapTwitterEngagement(Tap):
         if self.input_catalog is not None:
             reconcile_catalog(self.input_catalog, self.settings, self.logger)
         super().setup_mapper()
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams, in its order (by name), but ``skipped_tweets`` last, in the very
+        mapping the SDK caches and syncs in order: it reports what every other stream met."""
+        streams = super().streams
+        if list(streams)[-1:] != [SkippedTweetsStream.name] and SkippedTweetsStream.name in streams:
+            skipped = streams.pop(SkippedTweetsStream.name)
+            streams[SkippedTweetsStream.name] = skipped
+        return streams
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -389,8 +399,10 @@ def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logg
 # `--about` prints the class docstring inside an indented template: keep it on one line.
 TapTwitterEngagement.__doc__ = (
     "Singer tap for the X (Twitter) Enterprise Engagement API. Streams: historical_engagement "
-    "(selected by default: Domo's Historical Engagement report), engagement_totals, "
-    "engagement_28hr, tweets, skipped_tweets, accounts; one partition per account. Companion "
+    "(selected by default: Domo's Historical Engagement report; another group_by or layout "
+    "writes historical_engagement_by_<parts> or _wide), tracked (selected by default: what the "
+    "configuration tracks), engagement_totals, engagement_28hr, tweets, skipped_tweets, "
+    "accounts; one partition per account. Companion "
     "commands: tap-twitter-engagement-auth (the PIN flow for a tweet owner's access token), "
     "tap-twitter-engagement-plan (a dry run of a sync); a local emulator of the API, "
     "tap-twitter-engagement-sandbox, is a distribution of its own in the tap's repository."

@@ -3,7 +3,7 @@
 Written independently of the tap's client on purpose: only the metric names are shared, so a
 mistake in the tap's batching, grouping or date handling shows up as a rejection or a wrong count.
 Messages the sources document are reproduced verbatim; the others are marked as guesses in
-README's sandbox section.
+docs/sandbox.md.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class ApiError(Exception):
 
 @dataclass
 class Behaviour:
-    """Choices where the sources disagree about what the real API does (see README)."""
+    """Choices where the sources disagree about what the real API does (see docs/sandbox.md)."""
 
     #: ``"365d"``: historical serves the last 365 days; ``"2014"``: anything since 2014-09-01.
     history_floor: str = "365d"

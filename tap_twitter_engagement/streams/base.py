@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from tap_twitter_engagement.run import AccountRun, Run
 
 
+#: A record as the streams build it: JSON-ready values by column.
+Record = dict[str, Any]
+
 #: A count column: a whole number a BIGINT holds (``checks.MAX_COUNT``), so SQL loaders
 #: choose BIGINT rather than NUMERIC.
 COUNT_TYPE = th.IntegerType(minimum=0, maximum=MAX_COUNT)
@@ -65,9 +68,7 @@ class TapStream(Stream):
         except AccessRefused as exc:
             self.run.fail(account, exc)
 
-    def account_records(
-        self, account: AccountRun, context: Context | None
-    ) -> Iterable[dict[str, Any]]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         """The records of one account (``context`` is its partition)."""
         raise NotImplementedError
 

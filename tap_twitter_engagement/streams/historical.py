@@ -22,7 +22,7 @@ from tap_twitter_engagement.coverage import Coverage, CoverageError
 from tap_twitter_engagement.engine import Checkpoint, RunPlan
 from tap_twitter_engagement.errors import StateError
 from tap_twitter_engagement.rollup import CANONICAL_DAILY, COLUMNS, COUNT_COLUMN
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, TapStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, Record, TapStream
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -182,9 +182,7 @@ class HistoricalEngagementStream(TapStream):
             raise StateError(f"{self.name}: {exc}") from None
 
     @override
-    def account_records(
-        self, account: AccountRun, context: Context | None
-    ) -> Iterable[dict[str, Any]]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         plan = self.plan(account, context)
         self.logger.info(
             "Planned %d requests for %s (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_twitter_engagement.api import format_api_time
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, TapStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, Record, TapStream
 from tap_twitter_engagement.streams.historical import shape_stream_name
 
 if TYPE_CHECKING:
@@ -66,11 +66,7 @@ class TrackedStream(TapStream):
     ).to_dict()
 
     @override
-    def account_records(
-        self,
-        account: AccountRun,
-        context: Context | None,
-    ) -> Iterable[dict[str, Any]]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         run = self.run
         period = run.period()
         first = period.start.date().isoformat()

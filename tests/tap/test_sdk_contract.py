@@ -105,3 +105,30 @@ def test_every_message_goes_through_the_writer_class():
     assert TapTwitterEngagement.message_writer_class is MessageWriter
     tap = TapTwitterEngagement(config={}, credentials_required=False, parse_env_config=False)
     assert isinstance(tap.message_writer, MessageWriter)
+
+
+def test_the_sdk_syncs_streams_in_the_order_of_the_streams_mapping():
+    """``skipped_tweets`` reports what the other streams met only if it syncs last: the tap
+    moves it to the end of ``streams`` (the mapping the SDK caches), and ``sync_all`` must
+    follow that mapping's order, not the names'."""
+    tap = TapTwitterEngagement(config={}, credentials_required=False, parse_env_config=False)
+    assert list(tap.streams)[-1] == "skipped_tweets"
+    order: list[str] = []
+
+    class Named(_Counting):
+        def sync(self, context: Any = None) -> None:  # noqa: ARG002
+            order.append(self.name)
+
+    class Reordered(_Bare):
+        def discover_streams(self) -> list[Stream]:
+            return [Named(self, name="a"), Named(self, name="b")]
+
+        @property
+        def streams(self) -> dict[str, Stream]:
+            streams = super().streams
+            streams["a"] = streams.pop("a")  # "a" last, as the tap moves skipped_tweets
+            return streams
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        Reordered(config={}, parse_env_config=False).sync_all()
+    assert order == ["b", "a"]

@@ -174,3 +174,15 @@ def test_a_limit_learned_from_the_first_answer_spaces_from_the_first_request() -
     pacer.observe("historical", {"x-per-second-limit": "2", "x-per-second-remaining": "1"}, 200)
     pacer.wait("historical")
     assert time.slept == [round(0.5 / SAFETY - 0.01, 6)]  # not at once: 0.53 s after the probe
+
+
+def test_a_429_without_a_reset_holds_the_endpoint_rate_limit_wait():
+    time = FakeTime()
+    pacer = _pacer(time, rate_limit_wait=42.0)
+    pacer.wait("/x")
+    pacer.observe("/x", {}, 429)
+    assert pacer.held_for("/x") == (42.0, "a 429 without a reset")
+    pacer.observe("/y", {}, 200)  # no 429: nothing held
+    assert pacer.held_for("/y") == (0.0, "")
+    pacer.wait("/x")
+    assert time.slept == [42.0]

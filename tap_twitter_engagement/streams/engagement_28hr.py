@@ -12,7 +12,7 @@ from tap_twitter_engagement.api import GROUPING, MAX_IDS, format_api_time, reque
 from tap_twitter_engagement.backends.engagement import post_refusing
 from tap_twitter_engagement.checks import Asked, Served, Tally, check_series
 from tap_twitter_engagement.rollup import CANONICAL_HOURLY, canonical_records
-from tap_twitter_engagement.streams.base import EngagementStream
+from tap_twitter_engagement.streams.base import EngagementStream, Record
 from tap_twitter_engagement.streams.historical import historical_schema
 from tap_twitter_engagement.windows import batches
 
@@ -41,11 +41,7 @@ class Engagement28hrStream(EngagementStream):
     schema = historical_schema(CANONICAL_HOURLY)[0]
 
     @override
-    def account_records(
-        self,
-        account: AccountRun,
-        context: Context | None,
-    ) -> Iterable[dict[str, Any]]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         metrics = self.run.settings.engagement_types
         read_at = format_api_time(self.run.started_at)
         tally = Tally()

@@ -21,7 +21,7 @@ from tap_twitter_engagement.checks import Asked, Served, Tally, check_totals
 from tap_twitter_engagement.metrics import PUBLIC_METRICS, TOTALS_METRICS
 from tap_twitter_engagement.rollup import COUNT_COLUMN
 from tap_twitter_engagement.skips import SkipReason
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, EngagementStream
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, EngagementStream, Record
 from tap_twitter_engagement.windows import batches
 
 if TYPE_CHECKING:
@@ -57,11 +57,7 @@ class EngagementTotalsStream(EngagementStream):
     ).to_dict()
 
     @override
-    def account_records(
-        self,
-        account: AccountRun,
-        context: Context | None,
-    ) -> Iterable[dict[str, Any]]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         now = datetime.now(UTC)
         snapshot = now.replace(minute=0, second=0, microsecond=0).strftime(TIMESTAMP_FORMAT)
         tweet_ids = account.selection().tweet_ids
