@@ -13,14 +13,13 @@ backend, not a second sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from tap_twitter_engagement.api import format_api_time
 from tap_twitter_engagement.checks import Served, Tally
-from tap_twitter_engagement.concurrency import ordered_concurrent
 from tap_twitter_engagement.coverage import (
     Coverage,
     Days,
@@ -40,9 +39,6 @@ from tap_twitter_engagement.progress import Progress
 from tap_twitter_engagement.rollup import Aggregator, needs_hours
 from tap_twitter_engagement.settings import Settings
 from tap_twitter_engagement.windows import PlannedRequest, period_days, plan_needs
-
-#: ``fetch(request, hourly)``: each successful response of one planned request, checked.
-Fetch = Callable[[PlannedRequest, bool], Iterable[Served]]
 
 
 @dataclass(frozen=True)
@@ -248,16 +244,25 @@ class HistoricalEngine:
             )
 
     # ------------------------------------------------------------------ running
-    def run(
-        self, plan: RunPlan, fetch: Fetch, tally: Tally
-    ) -> Iterator[list[dict[str, Any]] | Checkpoint]:
-        """Read the plan: lists of records as they are complete, and after each completed
-        window (incremental shapes) a :class:`Checkpoint`, only after that window's records.
+    def counts(self, request: PlannedRequest) -> int:
+        """How many counts a request's response holds at most: what it weighs in memory until
+        its records are written (``pipeline``'s budget)."""
+        days = -(-(request.end - request.start).total_seconds() // 86400)
+        return (
+            len(request.tweet_ids) * len(request.metrics) * int(days) * (24 if self.hourly else 1)
+        )
 
-        Responses come back in plan order whatever the concurrency, so records and
-        checkpoints are the same as a sequential run's. ``tally`` gathers what the responses
-        held beyond their requests, or left out, for the caller to report.
-        """
+    def run(
+        self,
+        plan: RunPlan,
+        responses: Iterable[tuple[PlannedRequest, Sequence[Served]]],
+        tally: Tally,
+    ) -> Iterator[list[dict[str, Any]] | Checkpoint]:
+        """Read the plan's responses (each planned request's, in plan order): lists of records
+        (at most :data:`CHUNK` at a time, so a large response is never held twice over) as they
+        are complete, and after each completed window (incremental shapes) a
+        :class:`Checkpoint`, only after that window's records. ``tally`` gathers what the
+        responses held beyond their requests, or left out, for the caller to report."""
         settings, period, needs = self.settings, plan.period, plan.needs
         coverage = needs.base.copy()
         complete = ((date.min, last_complete_day(period.end)),)
@@ -267,20 +272,15 @@ class HistoricalEngine:
         stamp = Stamp(self.started_at, settings.lookback_days, _last_day(period.end))
         progress = Progress(self.logger, len(plan.planned))
         arrived: dict[tuple[str, str], Days] = {}
-        fetched = ordered_concurrent(
-            lambda r: (r, list(fetch(r, self.hourly))),
-            plan.planned,
-            settings.max_concurrent_requests,
-        )
-        for request, responses in fetched:
+        for request, served_list in responses:
             keep = _day_filter(request, needs.days)
             emitted = 0
-            for served in responses:
+            for served in served_list:
                 tally.merge(served.tally)
                 rows = aggregate.response(served.grouping, keep=keep, missing=served.missing)
-                records = stamp(rows)
-                emitted += len(records)
-                yield records
+                for chunk in _chunks(rows):
+                    emitted += len(chunk)
+                    yield stamp(chunk)
                 for pair, got in served.delivered.items():
                     arrived[pair] = union(arrived.get(pair, ()), got)
             if request.last_batch:
@@ -300,6 +300,21 @@ class HistoricalEngine:
         progress.finish()
         if self.shape.incremental:
             yield Checkpoint(coverage, plan.tracking, final=True)
+
+
+#: Records handed to the stream at a time.
+CHUNK = 5000
+
+
+def _chunks(records: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class Stamp:

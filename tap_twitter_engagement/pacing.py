@@ -109,11 +109,14 @@ class Pacer:
         as soon as the run is stopped.
         """
         with self._lock:
-            while bucket in self._probing and bucket not in self._seen:
+            # Limits unknown: one request at a time until an answer says them. Limits set in
+            # the settings (the contract's) are known from the start: paced from the first.
+            probe = not self._configured
+            while probe and bucket in self._probing and bucket not in self._seen:
                 self._lock.wait(0.25)
                 if self.stop.is_set():
                     raise Interrupted
-            if bucket not in self._seen:
+            if probe and bucket not in self._seen:
                 self._probing.add(bucket)
             now = self._clock()
             held_until, reason = self._held.get(bucket, (now, ""))

@@ -350,7 +350,7 @@ class Aggregator:
         *,
         keep: DayFilter = None,
         missing: Sequence[tuple[str, str, str, int | None]] = (),
-    ) -> list[Record]:
+    ) -> Iterable[Record]:
         """Records complete after this response (a checked grouping: only what was asked).
         ``keep``: days to emit; ``missing``: buckets that were asked and did not arrive, whose
         output rows are withheld, now and when sums are emitted later (a row missing part of
@@ -366,6 +366,8 @@ class Aggregator:
                     if r["engagement_date"]
                     in keep.get((str(r["tweet_id"]), str(r["engagement_type"])), ())
                 )
+            if self.wide_metrics is None and not self._withheld:
+                return records  # streamed: a large response is never held as records too
             return self._shape(records)
         rows = [
             r

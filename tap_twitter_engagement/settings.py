@@ -349,6 +349,16 @@ class Settings:
             default=4,
         )
     )
+    memory_budget_mb: int = setting(
+        Spec(
+            th.IntegerType(minimum=16, maximum=65536),
+            "Memory budget",
+            "About how much memory (MiB) the responses received and not yet written may hold: "
+            "at hourly grain it limits how many large responses are in flight, so a run's "
+            "memory stays flat however many records it writes.",
+            default=256,
+        )
+    )
     max_requests_per_minute: int | None = setting(
         Spec(
             th.IntegerType(minimum=1, maximum=1_000_000),

@@ -7,9 +7,9 @@ records it covers. What is read, and how it is summed and covered, is the engine
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
@@ -17,12 +17,14 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_twitter_engagement.api import format_api_time
-from tap_twitter_engagement.checks import Tally
+from tap_twitter_engagement.checks import Served, Tally
 from tap_twitter_engagement.coverage import Coverage, CoverageError
 from tap_twitter_engagement.engine import Checkpoint, RunPlan
 from tap_twitter_engagement.errors import StateError
+from tap_twitter_engagement.pipeline import BYTES_PER_COUNT, Pipeline
 from tap_twitter_engagement.rollup import CANONICAL_DAILY, COLUMNS, COUNT_COLUMN
 from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, Record, TapStream
+from tap_twitter_engagement.windows import PlannedRequest
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
@@ -152,6 +154,7 @@ class HistoricalEngagementStream(TapStream):
         super().__init__(tap, run, schema=schema, name=name)
         self.primary_keys = keys
         self.replication_key = replication_key
+        self._pipeline: Pipeline[str] | None = None
 
     # Private, but the only way: the SDK would advance the bookmark per record; coverage
     # advances per completed window in account_records instead (see DEVELOPERS.md).
@@ -164,26 +167,56 @@ class HistoricalEngagementStream(TapStream):
     ) -> None:
         return
 
-    def plan(self, account: AccountRun, context: Context | None) -> RunPlan:
-        """The account's plan from its partition's state (a state from before accounts, at the
-        stream level, is dropped first: every account then reads its whole period once)."""
-        self._drop_stream_level_state(self.run.started_at.date() - timedelta(days=1))
-        state = self.get_context_state(context)
-        label = account.label if len(self.run.accounts) > 1 else ""
-        try:
-            return self.run.engine.plan(
-                account.settings,
-                account.selection().tweet_ids,
-                state,
-                self.run.started_at,
-                label,
+    def pipeline(self) -> Pipeline[str]:
+        """Every ready account's requests as one stream (``pipeline``), started on the first
+        account: the next accounts are planned, and their requests sent, while the first one's
+        records are written. Their states are read here, before any of them changes."""
+        if self._pipeline is None:
+            run, engine = self.run, self.run.engine
+            self._drop_stream_level_state(run.started_at.date() - timedelta(days=1))
+            accounts = {a.user_id: a for a in run.ready()}
+            states = {
+                user_id: copy.deepcopy(self.get_context_state({ACCOUNT_ID.name: user_id}))
+                for user_id in accounts
+            }
+            several = len(run.accounts) > 1
+
+            def plan(user_id: str) -> RunPlan:
+                account = accounts[user_id]
+                tweet_ids = account.selection().tweet_ids
+                label = account.label if several else ""
+                return engine.plan(
+                    account.settings, tweet_ids, states[user_id], run.started_at, label
+                )
+
+            def fetch(user_id: str, request: PlannedRequest) -> list[Served]:
+                return list(run.backend.fetch(accounts[user_id], request, engine.hourly))
+
+            self._pipeline = Pipeline(
+                list(accounts),
+                plan,
+                fetch,
+                workers=run.settings.max_concurrent_requests,
+                budget=run.settings.memory_budget_mb * 2**20 // BYTES_PER_COUNT,
+                weight=engine.counts,
+                stop=run.stop,
             )
+        return self._pipeline
+
+    def plan(self, account: AccountRun) -> RunPlan:
+        """The account's plan (made ahead by the pipeline)."""
+        try:
+            return self.pipeline().plan_of(account.user_id)
         except CoverageError as exc:
             raise StateError(f"{self.name}: {exc}") from None
 
     @override
     def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
-        plan = self.plan(account, context)
+        plan = self.plan(account)
+        if not self.run.engine.shape.incremental:  # a shape without days keeps no coverage
+            state = self.get_context_state(context)
+            for key in ("coverage", "replication_key_value", "tracking"):
+                state.pop(key, None)
         self.logger.info(
             "Planned %d requests for %s (%d backfill, %d incremental): %d tweets, %s to %s (UTC)",
             len(plan.planned),
@@ -198,14 +231,16 @@ class HistoricalEngagementStream(TapStream):
         # the state then changes once, at the end, and the SDK writes it after the last batch.
         batch_mode = self.get_batch_config(self.config) is not None
         tally = Tally()
+        responses = self.pipeline().responses(account.user_id)
         try:
-            for event in self.run.engine.run(plan, partial(self.run.backend.fetch, account), tally):
+            for event in self.run.engine.run(plan, responses, tally):
                 if isinstance(event, Checkpoint):
                     if event.final or not batch_mode:
                         self._write_state(context, event, emit=not batch_mode)
                 else:
                     yield from event
         finally:
+            responses.close()
             self.report(account, tally)
 
     def report(self, account: AccountRun, tally: Tally) -> None:
