@@ -45,3 +45,49 @@ PUBLIC_METRICS: tuple[str, ...] = (
     "quote_tweets",
     "video_views",
 )
+
+#: What X API v2's Post analytics (``GET /2/tweets/analytics``) serves, in its own names.
+POST_ANALYTICS_FIELDS: tuple[str, ...] = (
+    "impressions",
+    "engagements",
+    "likes",
+    "retweets",
+    "replies",
+    "quote_tweets",
+    "bookmarks",
+    "shares",
+    "media_views",
+    "url_clicks",
+    "hashtag_clicks",
+    "detail_expands",
+    "permalink_clicks",
+    "app_install_attempts",
+    "app_opens",
+    "email_tweet",
+    "follows",
+    "unfollows",
+    "unlikes",
+    "user_profile_clicks",
+)
+
+#: The Post analytics name of a metric both APIs serve, where it differs. Records use the
+#: Engagement API's name for those (so marts survive a switch of API), and its own name for a
+#: metric only Post analytics serves.
+POST_ANALYTICS_NAMES: dict[str, str] = {"favorites": "likes", "user_follows": "follows"}
+
+#: The metrics of records with Post analytics: the shared ones in the Engagement API's order
+#: and names, then those only Post analytics serves.
+POST_ANALYTICS_METRICS: tuple[str, ...] = (
+    *(m for m in HISTORICAL_METRICS if POST_ANALYTICS_NAMES.get(m, m) in POST_ANALYTICS_FIELDS),
+    *(
+        f
+        for f in POST_ANALYTICS_FIELDS
+        if f not in HISTORICAL_METRICS and f not in POST_ANALYTICS_NAMES.values()
+    ),
+)
+
+#: Every metric a record may carry, whichever API: the historical ones, then Post analytics'.
+ALL_METRICS: tuple[str, ...] = (
+    *HISTORICAL_METRICS,
+    *(m for m in POST_ANALYTICS_METRICS if m not in HISTORICAL_METRICS),
+)
