@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tap_twitter_engagement.coverage import NOTHING, Days, days
+from tap_twitter_engagement.metrics import POST_ANALYTICS_NAMES
 
 #: The largest count the tap passes on: a signed 64-bit integer, what a BIGINT column holds.
 MAX_COUNT = 2**63 - 1
@@ -201,6 +202,8 @@ class Served:
     unavailable: list[str]
     unsupported: dict[str, list[str]]
     tally: Tally
+    #: Ids refused for another reason than unavailability, by ``skips.SkipReason`` value.
+    refused: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def no_video(self) -> frozenset[str]:
@@ -385,6 +388,162 @@ def check_totals(data: Mapping[str, Any], grouping_name: str, asked: Asked, wher
     if missing:
         tally.miss(len(missing), f"tweet {missing[0][0]} {missing[0][1]} from {where}")
     return Served(grouping, {}, missing, unavailable, unsupported, tally)
+
+
+# --- X API v2 Post analytics (GET /2/tweets/analytics) ------------------------------------------
+
+#: Why a post a Post analytics problem names was not served, by the problem's type (the last
+#: part of its URI); any other problem naming an asked post refuses it as unavailable.
+_PROBLEM_REASONS = {"not-authorized-for-resource": "other_author"}
+
+
+def problem_kind(problem: Mapping[str, Any]) -> str:
+    """A v2 problem's type without its host (``api.x.com`` and ``api.twitter.com`` alike)."""
+    return str(problem.get("type") or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def check_analytics(data: Mapping[str, Any], asked: Asked, where: str) -> Served:
+    """A Post analytics body against its request, as :func:`check_series` reads the Engagement
+    API's: the posts' ``timestamped_metrics`` become the canonical grouping (metrics in record
+    names), and the posts its ``errors`` name are refused (``Served.unavailable``/``refused``).
+
+    Buckets must start on the request's grid (its start and each hour or day after it); a
+    ``null`` count is not served. An asked bucket the body leaves out is a zero when the post's
+    total for the metric (the ``analytics.fields`` value over the whole request) equals the
+    sum of the buckets that arrived, since counts are never negative; else it is missing.
+    """
+    if asked.start is None or asked.end is None:
+        raise ValueError("a Post analytics request has a start and an end")
+    tally = Tally()
+    refused = _problems(data, asked, tally)
+    record_name = {POST_ANALYTICS_NAMES.get(m, m): m for m in asked.metrics}
+    expected = window_hours(asked.start, asked.end)
+    step = _HOUR if asked.hourly else _DAY
+    grouping: dict[str, dict[str, Any]] = {}
+    raw = data.get("data")
+    if raw is not None and not isinstance(raw, list):
+        raise BadBody(f"data: expected a list of posts, got {shown(raw)}")
+    for index, item in enumerate(raw or ()):
+        post = mapping(item, f"data[{index}]")
+        tweet_id = digit_id(post.get("id"), f"data[{index}].id")
+        if tweet_id in grouping:
+            tally.drop("post(s) repeated", tweet_id)
+            continue
+        series = grouping[tweet_id] = {}
+        at = f"post {tweet_id}"
+        for bucket in _series(post.get("timestamped_metrics"), at):
+            start = _timestamp(bucket.get("timestamp"), f"{at} timestamp")
+            if (start - asked.start) % step:
+                tally.drop("bucket(s) off the requested grid", f"{shown(start.isoformat())} ({at})")
+                continue
+            for name, value in mapping(bucket.get("metrics") or {}, f"{at} metrics").items():
+                metric = record_name.get(name, name)
+                if value is not None and not _place(series, metric, start, value, asked.hourly):
+                    tally.drop("bucket(s) repeated", f"{start.isoformat()} ({at} {name})")
+        _zero_fill(post, series, record_name, expected, asked.hourly, at, tally)
+    body = {"canonical": grouping, "unavailable_tweet_ids": list(refused)}
+    served = check_series(body, "canonical", asked, where)
+    served.tally.merge(tally)
+    served.unavailable = [i for i in served.unavailable if refused[i] == "unavailable"]
+    for tweet_id, reason in refused.items():
+        if reason != "unavailable":
+            served.refused.setdefault(reason, []).append(tweet_id)
+    return served
+
+
+def _problems(data: Mapping[str, Any], asked: Asked, tally: Tally) -> dict[str, str]:
+    """The asked posts the body's ``errors`` name, and why (a problem about another post is
+    dropped; one about the request as a whole names none)."""
+    raw = data.get("errors")
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise BadBody(f"errors: expected a list of problems, got {shown(raw)}")
+    refused: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        problem = mapping(item, f"errors[{index}]")
+        about = problem.get("resource_id") or problem.get("value")
+        if about is None:
+            continue
+        tweet_id = digit_id(about, f"errors[{index}].resource_id")
+        if tweet_id not in asked.tweet_ids:
+            tally.drop("errors about posts not asked for", tweet_id)
+            continue
+        reason = _PROBLEM_REASONS.get(problem_kind(problem), "unavailable")
+        refused.setdefault(tweet_id, reason)
+    return refused
+
+
+def _series(value: Any, at: str) -> list[Mapping[str, Any]]:
+    """``timestamped_metrics``: a list of buckets, absent when none were sent."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise BadBody(f"{at} timestamped_metrics: expected a list, got {shown(value)}")
+    return [mapping(item, f"{at} timestamped_metrics") for item in value]
+
+
+def _timestamp(value: Any, where: str) -> datetime:
+    """An ISO 8601 instant with a time zone (``Z``, ``+00:00``, fractions), in UTC."""
+    if isinstance(value, str) and value.isascii() and len(value) <= 40:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if moment.utcoffset() is not None:
+                return moment.astimezone(UTC)
+    raise BadBody(f"{where}: {shown(value)} is not an ISO 8601 instant with a time zone")
+
+
+def _place(series: dict[str, Any], metric: str, start: datetime, value: Any, hourly: bool) -> bool:
+    """Put one bucket's count (``None``, not served, is left out); ``False`` when repeated."""
+    by_day = series.setdefault(metric, {})
+    day = start.date().isoformat()
+    if not hourly:
+        return by_day.setdefault(day, value) is value
+    return by_day.setdefault(day, {}).setdefault(f"{start.hour:02d}", value) is value
+
+
+def _zero_fill(
+    post: Mapping[str, Any],
+    series: dict[str, Any],
+    record_name: Mapping[str, str],
+    expected: Mapping[str, range],
+    hourly: bool,
+    at: str,
+    tally: Tally,
+) -> None:
+    """Fill the asked buckets a post's series left out with zeros, per metric, when the post's
+    total for it is the sum of the buckets that arrived (see :func:`check_analytics`)."""
+    keys = [
+        (day, HOUR_KEYS[hour] if hourly else None)
+        for day, hours in expected.items()
+        for hour in (hours if hourly else (0,))
+    ]
+    for name, metric in record_name.items():
+        if post.get(name) is None:
+            continue
+        total = count(post[name], f"{at} {name}")
+        got = series.setdefault(metric, {})
+        found = {key: _bucket(got, *key) for key in keys}
+        arrived = sum(count(v, f"{at} {name} {k[0]}") for k, v in found.items() if v is not None)
+        absent = [key for key, value in found.items() if value is None]
+        if arrived != total:
+            if not absent or arrived > total:
+                tally.drop("totals that are not the sum of their buckets", f"{at} {name}")
+            continue
+        for day, hour in absent:
+            if hour is None:
+                got[day] = 0
+            else:
+                got.setdefault(day, {})[hour] = 0
+
+
+def _bucket(by_day: Mapping[str, Any], day: str, hour: str | None) -> Any:
+    """A day's (or one of its hours') count as placed by :func:`_place`, ``None`` if absent."""
+    value = by_day.get(day)
+    return value if hour is None or not isinstance(value, dict) else value.get(hour)
 
 
 # --- X API v2 ------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1
 
 from tap_twitter_engagement import __version__
-from tap_twitter_engagement.checks import BadBody
+from tap_twitter_engagement.checks import BadBody, problem_kind
 from tap_twitter_engagement.errors import (
     AccessRefused,
     Interrupted,
@@ -54,11 +54,19 @@ for _name in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_name).setLevel(logging.INFO)
 _IDS_AFTER_COLON = re.compile(r":\s*([0-9][0-9,\s]*)$")
 _EXCHANGE_THREAD = "engagement-exchange"
+#: What an app needs for each ``api`` (a 401's line says it).
+_ACCESS = {
+    "engagement_api": "the app is approved for the Engagement API",
+    "post_analytics": "the app's X API plan includes Post analytics (GET /2/tweets/analytics)",
+}
+#: Post analytics' path: its refusals are read apart (v2 problems, its own settings).
+ANALYTICS_PATH = "/2/tweets/analytics"
 #: The most a response body may hold, on the wire and once inflated. The largest legitimate
-#: answer the tap asks for is an hourly /historical response: 25 tweets x 17 metrics x 28 days
-#: x 24 hours = 285,600 counts, about 9 MB of JSON even with 19-digit counts; 64 MiB leaves
-#: seven times that, and stops a hostile or broken server (a gzip bomb, an endless body) from
-#: holding more than that per request in flight.
+#: answers the tap asks for are hourly: /historical's 25 tweets x 17 metrics x 28 days x 24
+#: hours = 285,600 counts, about 9 MB of JSON even with 19-digit counts, and Post analytics'
+#: 100 posts x 20 metrics x 28 days x 24 hours = 1,344,000 counts, about 30 MB as the sandbox
+#: writes them; 64 MiB leaves room above both, and stops a hostile or broken server (a gzip
+#: bomb, an endless body) from holding more than that per request in flight.
 MAX_BODY_BYTES = 64 * 2**20
 _READ_CHUNK = 2**16
 _T = TypeVar("_T")
@@ -116,11 +124,14 @@ class Client:
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=pool))
         self.oauth: OAuth1 | None = None
+        #: Whose budget a per-user endpoint draws on (set by :meth:`for_account`).
+        self.owner = "app"
 
     def for_account(self, account: Account) -> Client:
         """A client signing for ``account``'s token, sharing this one's session and pacer:
         the rate limits are the app's, so every account draws on the same budget."""
         signed = copy.copy(self)
+        signed.owner = f"account {account.index or 0}"
         signed.oauth = OAuth1(
             client_key=self.settings.consumer_key,
             client_secret=self.settings.consumer_secret,
@@ -139,15 +150,18 @@ class Client:
         params: Mapping[str, str],
         *,
         check: Callable[[dict[str, Any]], _T],
+        per_user: bool = False,
     ) -> _T:
         """A signed GET (X API v2): its body, as ``check`` reads it.
 
         ``check`` reads the parsed JSON object against what was asked and raises
         :class:`~tap_twitter_engagement.checks.BadBody` for a body the tap cannot use, which is
         retried like an unreadable one: nothing of a response is used before it is checked.
+        ``per_user``: the endpoint has a budget per user besides the app's (the pacer holds
+        this account alone when its ``x-rate-limit-*`` headers say its budget is spent).
         """
         request = requests.Request("GET", url, params=dict(params), headers=HEADERS)
-        return self._call(request.prepare(), bearer=False, check=check)
+        return self._call(request.prepare(), bearer=False, check=check, per_user=per_user)
 
     def post(
         self,
@@ -169,12 +183,17 @@ class Client:
         *,
         bearer: bool,
         check: Callable[[dict[str, Any]], _T],
+        per_user: bool = False,
     ) -> _T:
         where = f"{prepared.method} {prepared.path_url.split('?')[0]}"
         rate_bucket = bucket(prepared.path_url)
+        # The app's bucket, then this account's own when the endpoint budgets users too: the
+        # headers describe the caller's (the user's) budget, a 429 may be either's.
+        buckets = [rate_bucket, f"{rate_bucket}@{self.owner}"] if per_user else [rate_bucket]
         for attempt in range(1, self.attempts + 1):
             try:
-                self.pacer.wait(rate_bucket)
+                for each in buckets:
+                    self.pacer.wait(each)
             except WaitTooLong as exc:
                 raise self._too_long(where, exc) from None
             self._sign(prepared, bearer)
@@ -184,13 +203,13 @@ class Client:
             except Interrupted:
                 raise
             except _TooLarge as exc:
-                self.pacer.release(rate_bucket)
+                self._release(buckets)
                 cause, unusable = f"unusable body from {where}: {exc}", True
             except (requests.exceptions.RequestException, OSError) as exc:
-                self.pacer.release(rate_bucket)
+                self._release(buckets)
                 cause = self._connection_cause(exc, prepared)
             else:
-                self.pacer.observe(rate_bucket, response.headers, response.status_code)
+                self._observe(buckets, response)
                 try:
                     return self._check(response, where, bearer=bearer, check=check)
                 except _Retry as retry:
@@ -208,8 +227,20 @@ class Client:
                     "failing; run again later (the state holds what was delivered), or raise "
                     "max_retries / request_timeout."
                 )
-            self._back_off(where, attempt, cause, rate_bucket)
+            self._back_off(where, attempt, cause, buckets[-1])
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _observe(self, buckets: list[str], response: requests.Response) -> None:
+        """Tell the pacer of a response: the last bucket (the caller's) takes its headers; an
+        app's bucket under a user's learns only of a 429, which holds both."""
+        status = response.status_code
+        self.pacer.observe(buckets[-1], response.headers, status)
+        for each in buckets[:-1]:
+            self.pacer.observe(each, response.headers if status == 429 else {}, status)
+
+    def _release(self, buckets: list[str]) -> None:
+        for each in buckets:
+            self.pacer.release(each)
 
     def _sign(self, prepared: requests.PreparedRequest, bearer: bool) -> None:
         """Sign each attempt anew: OAuth 1.0a wants a fresh nonce and timestamp every time."""
@@ -289,6 +320,41 @@ class Client:
         )
 
     # ------------------------------------------------------------------ what went wrong
+    def _analytics_refusal(
+        self, where: str, text: str, problems: list[dict[str, Any]]
+    ) -> TapHTTPError:
+        """A 400 of Post analytics: the time range (its span or its age) names the setting
+        that chose it; anything else is a request the tap should not have made."""
+        named = {
+            str(name)
+            for p in problems
+            if isinstance(p.get("parameters"), Mapping)
+            for name in p["parameters"]
+        }
+        span = (
+            f"post_analytics_max_days (now {self.settings.post_analytics_max_days}) sets the "
+            "days one request spans: lower it"
+        )
+        age = (
+            f"max_history_days (now {self.settings.max_history_days}) sets how far back the "
+            "tap asks: lower it to the history the API serves"
+        )
+        if {"start_time", "end_time"} <= named:
+            hint = span
+        elif "start_time" in named:
+            hint = age
+        elif "end_time" in named:
+            hint = (
+                "The tap asks up to the current hour by its clock: check that this machine's "
+                "clock is right (UTC)"
+            )
+        else:
+            return TapHTTPError(
+                f"The API refused the request (400 from {where}: {text}). The tap built a "
+                "request Post analytics does not accept: report it, with this line."
+            )
+        return TapHTTPError(f"The API refused the time range (400 from {where}: {text}). {hint}.")
+
     def _connection_cause(self, exc: BaseException, prepared: requests.PreparedRequest) -> str:
         """The log text for a failed exchange; a refused connection ends the run at once."""
         if isinstance(exc, requests.exceptions.Timeout):
@@ -347,20 +413,34 @@ class Client:
                 f"The API refused the bearer token ({status}: {text}). Check bearer_token: it "
                 "must be an app-only token of the approved app (or unset it)."
             )
+        problems = _problems(response)
         if status == 401:
             raise AccessRefused(
                 f"The API refused the credentials (401: {text}). Check consumer_key, "
-                "consumer_secret, access_token and access_token_secret, and that the app is "
-                "approved for the Engagement API.",
+                "consumer_secret, access_token and access_token_secret, and that "
+                f"{_ACCESS[self.settings.api]}.",
                 status,
                 text,
             )
         if status == 403 and _forbidden_tweets(messages):
             raise RefusedTweets("other_author", refused_ids(messages), text)
+        named = _resources(problems, "not-authorized-for-resource")
+        if status == 403 and named:
+            raise RefusedTweets("other_author", named, text)
+        if status == 403 and where.endswith(ANALYTICS_PATH):
+            raise AccessRefused(
+                f"The API refused the request (403 from {where}: {text}). With api "
+                "post_analytics the app's X API plan must include GET /2/tweets/analytics, "
+                "and the token must be the posts' owner's (OAuth 1.0a user context).",
+                status,
+                text,
+            )
         if status == 403:
             raise AccessRefused(
                 f"The API refused the request (403 from {where}: {text}).", status, text
             )
+        if status == 400 and where.endswith(ANALYTICS_PATH):
+            raise self._analytics_refusal(where, text, problems)
         if status == 400 and any("Tweet ID(s) are unavailable" in m for m in messages):
             raise RefusedTweets("protected", [], text)
         if status == 400 and where.endswith("/historical") and _too_old(messages):
@@ -420,6 +500,29 @@ def _read_body(response: requests.Response) -> bytes:
     if inflater is not None:
         chunks.append(inflater.flush())
     return b"".join(chunks)
+
+
+def _problems(response: requests.Response) -> list[dict[str, Any]]:
+    """A v2 error body's problems: its ``errors`` objects, or the body itself when it is one."""
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError, requests.exceptions.RequestException):
+        return []
+    if not isinstance(body, dict):
+        return []
+    errors = body.get("errors")
+    listed = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+    return listed or ([body] if "type" in body else [])
+
+
+def _resources(problems: list[dict[str, Any]], kind: str) -> list[str]:
+    """The digit ids the problems of ``kind`` name (``resource_id``, else ``value``)."""
+    ids = [
+        str(p.get("resource_id") or p.get("value") or "")
+        for p in problems
+        if problem_kind(p) == kind
+    ]
+    return list(dict.fromkeys(i for i in ids if i.isascii() and i.isdigit()))
 
 
 def _too_old(messages: list[str]) -> bool:

@@ -264,6 +264,9 @@ class Shape:
 
     group_by: tuple[str, ...]
     metrics_layout: str = "long"
+    #: The API the rows came from (the ``api`` setting): the two may count a day differently,
+    #: so one's coverage says nothing of the other's.
+    api: str = "engagement_api"
 
     @property
     def per_tweet(self) -> bool:
@@ -286,7 +289,21 @@ class Shape:
         return "engagement.day" in self.group_by
 
     def as_state(self) -> dict[str, Any]:
-        return {"group_by": list(self.group_by), "metrics_layout": self.metrics_layout}
+        """As STATE keeps it (``api`` only when not the default, as states before it)."""
+        state: dict[str, Any] = {
+            "group_by": list(self.group_by),
+            "metrics_layout": self.metrics_layout,
+        }
+        if self.api != "engagement_api":
+            state["api"] = self.api
+        return state
+
+    def describe(self) -> str:
+        """For log lines: the settings that make the shape."""
+        return (
+            f"group_by {list(self.group_by)}, metrics_layout {self.metrics_layout!r} and api "
+            f"{self.api!r}"
+        )
 
 
 # --- coverage ------------------------------------------------------------------------------------
@@ -373,8 +390,9 @@ class Coverage:
         if not isinstance(raw_shape, Mapping):
             raise CoverageError("coverage has no shape")
         group_by, layout = raw_shape.get("group_by"), raw_shape.get("metrics_layout")
-        if not _strings(group_by) or not isinstance(layout, str):
-            raise CoverageError("coverage shape is not group_by and metrics_layout")
+        api = raw_shape.get("api", "engagement_api")
+        if not _strings(group_by) or not isinstance(layout, str) or not isinstance(api, str):
+            raise CoverageError("coverage shape is not group_by, metrics_layout and api")
         entries = value.get("spans")
         if not isinstance(entries, list):
             raise CoverageError("coverage spans are not a list")
@@ -398,7 +416,7 @@ class Coverage:
             if key not in rows:
                 rows[key] = _joined(read[i] for i in key)
             spans[tweet_id] = rows[key]
-        return cls(Shape(tuple(group_by), layout), DayTable(spans))
+        return cls(Shape(tuple(group_by), layout, api), DayTable(spans))
 
 
 def _joined(entries: Iterable[tuple[list[str], Days]]) -> Row:
@@ -710,10 +728,8 @@ def from_state(stream_state: Mapping[str, Any], shape: Shape, last_complete_day:
     if coverage.shape != shape:
         return Previous(
             None,
-            f"the state was written for group_by {list(coverage.shape.group_by)} and "
-            f"metrics_layout {coverage.shape.metrics_layout!r}, not for group_by "
-            f"{list(shape.group_by)} and {shape.metrics_layout!r}: this run reads the "
-            "configured range",
+            f"the state was written for {coverage.shape.describe()}, not for "
+            f"{shape.describe()}: this run reads the configured range",
         )
     last = coverage.last_day()
     if last is not None and last > last_complete_day:

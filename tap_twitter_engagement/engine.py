@@ -91,7 +91,7 @@ class HistoricalEngine:
         self.limits = limits
         self.logger = logger
         self.started_at = started_at
-        self.shape = Shape(settings.group_by, settings.metrics_layout)
+        self.shape = Shape(settings.group_by, settings.metrics_layout, settings.api)
         self.hourly = needs_hours(settings.group_by)
         self._clip_logged = False
 

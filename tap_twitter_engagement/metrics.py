@@ -91,3 +91,13 @@ ALL_METRICS: tuple[str, ...] = (
     *HISTORICAL_METRICS,
     *(m for m in POST_ANALYTICS_METRICS if m not in HISTORICAL_METRICS),
 )
+
+#: The values of the ``api`` setting, the default first.
+APIS: tuple[str, ...] = ("engagement_api", "post_analytics")
+#: How logs and errors name each API.
+API_TITLES = {"engagement_api": "the Engagement API", "post_analytics": "Post analytics"}
+
+
+def metrics_of(api: str) -> tuple[str, ...]:
+    """The metrics the historical sync may ask ``api`` for, in record names and order."""
+    return POST_ANALYTICS_METRICS if api == "post_analytics" else HISTORICAL_METRICS

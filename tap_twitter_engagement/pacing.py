@@ -84,6 +84,9 @@ class Pacer:
         self._epoch = epoch
         #: Sleeps; True when the run was stopped meanwhile (default: the stop event's wait).
         self._sleep = sleep or self.stop.wait
+        #: Intervals of documented budgets (per bucket; a user's bucket ``path@user`` takes
+        #: its path's): known from the start, like the configured limits.
+        self._budgets: dict[str, float] = {}
         self._learned: dict[str, dict[str, float]] = {}
         self._next: dict[str, float] = {}
         self._last: dict[str, float] = {}
@@ -97,10 +100,18 @@ class Pacer:
         """Seconds between two requests to any endpoint at the configured limits (0: none)."""
         return self._configured
 
+    def budget(self, bucket: str, limit: int, window: float) -> None:
+        """A documented budget of ``limit`` requests per ``window`` seconds for ``bucket``, and
+        for each user's bucket of it (``bucket@user``): paced to from the first request."""
+        self._budgets[bucket] = window / limit / SAFETY
+
+    def _known(self, bucket: str) -> float:
+        return max(self._configured, self._budgets.get(bucket.split("@", 1)[0], 0.0))
+
     def interval(self, bucket: str) -> float:
         """Seconds between two requests to ``bucket``: the strictest known limit, with margin."""
         learned = self._learned.get(bucket, {}).values()
-        return max(self._configured, *learned) if learned else self._configured
+        return max([self._known(bucket), *learned])
 
     def wait(self, bucket: str) -> float:
         """Block until a request to ``bucket`` may go; the seconds waited.
@@ -111,7 +122,7 @@ class Pacer:
         with self._lock:
             # Limits unknown: one request at a time until an answer says them. Limits set in
             # the settings (the contract's) are known from the start: paced from the first.
-            probe = not self._configured
+            probe = not self._known(bucket)
             while probe and bucket in self._probing and bucket not in self._seen:
                 self._lock.wait(0.25)
                 if self.stop.is_set():

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tap_twitter_engagement.backends import Backend
-from tap_twitter_engagement.backends.engagement import EngagementApi
+from tap_twitter_engagement.backends import Backend, backend_for
 from tap_twitter_engagement.client import Client
 from tap_twitter_engagement.concurrency import ordered_concurrent
 from tap_twitter_engagement.dates import Period
@@ -170,7 +169,9 @@ class Run:
         #: App-only (bearer) requests; each account signs with ``client.for_account``.
         self.client = Client(settings, self.pacer, self.stop, logger)
         #: The API the historical sync reads, and the engine that plans and runs it.
-        self.backend: Backend = EngagementApi()
+        self.backend: Backend = backend_for(settings)
+        if self.backend.budget is not None:
+            self.pacer.budget(self.backend.bucket, *self.backend.budget)
         self.engine = HistoricalEngine(settings, self.backend.limits, logger, self.started_at)
         self.accounts = [
             AccountRun(account, self.client.for_account(account), logger)

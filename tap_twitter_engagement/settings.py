@@ -24,7 +24,13 @@ from tap_twitter_engagement.dates import (
 )
 from tap_twitter_engagement.dates import DEFAULTS as DATE_DEFAULTS
 from tap_twitter_engagement.errors import ConfigError
-from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
+from tap_twitter_engagement.metrics import (
+    ALL_METRICS,
+    APIS,
+    POST_ANALYTICS_NAMES,
+    TOTALS_METRICS,
+    metrics_of,
+)
 from tap_twitter_engagement.rollup import COLUMNS, validate_group_by
 
 if TYPE_CHECKING:
@@ -186,6 +192,37 @@ class Settings:
             default=_URL_SETTINGS["timeline_api_url"],
         )
     )
+    api: str = setting(
+        Spec(
+            th.StringType,
+            "API",
+            "Which X API the historical_engagement streams read: `engagement_api`, the "
+            "Enterprise Engagement API (api_url), or `post_analytics`, X API v2's "
+            "GET /2/tweets/analytics (timeline_api_url). README: Which API?",
+            default=APIS[0],
+            allowed_values=APIS,
+        )
+    )
+    post_analytics_max_days: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=366),
+            "Post analytics max days",
+            "With api post_analytics: the most days one request spans. X does not say what "
+            "the API allows; 28 is the span the Engagement API documents for the same data. "
+            "Lower it if the API refuses the time range.",
+            default=28,
+        )
+    )
+    post_analytics_requests_per_15_minutes: int = setting(
+        Spec(
+            th.IntegerType(minimum=1, maximum=1_000_000),
+            "Post analytics requests per 15 minutes",
+            "With api post_analytics: the app's budget of GET /2/tweets/analytics requests per "
+            "15 minutes, shared by every account (X's table: 300 per app, and 300 per user, "
+            "which the tap reads from the x-rate-limit-* headers). Requests are paced to it.",
+            default=300,
+        )
+    )
     tweet_selection: str = setting(
         Spec(
             th.StringType,
@@ -235,11 +272,10 @@ class Settings:
     )
     engagement_types: tuple[str, ...] = setting(
         Spec(
-            th.ArrayType(th.StringType(allowed_values=list(HISTORICAL_METRICS))),
+            th.ArrayType(th.StringType(allowed_values=list(ALL_METRICS))),
             "Engagement metrics",
-            "Metrics to extract; default all 17 the historical endpoint serves. Domo: "
-            "Engagement Metrics.",
-            default=list(HISTORICAL_METRICS),
+            "Metrics to extract; default every metric the chosen api serves (17 for "
+            "engagement_api, 20 for post_analytics; README: Metrics). Domo: Engagement Metrics.",
         )
     )
     group_by: tuple[str, ...] = setting(
@@ -389,6 +425,8 @@ class Settings:
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Typed settings from a config the schema accepted (absent or null: the default)."""
         values = {name: _typed(name, config.get(name)) for name in SPECS if name != "accounts"}
+        if values["engagement_types"] is None:  # unset: every metric the API serves
+            values["engagement_types"] = metrics_of(values["api"])
         shared = cls(**values, accounts=())
         return replace(shared, accounts=_accounts(config, shared))
 
@@ -577,13 +615,15 @@ def schema_error(error: ValidationError) -> ConfigError:
     setting = path[0] if path else "config"
     if error.validator in _VALUE_FREE:
         return ConfigError(setting, error.message)
-    if setting == "engagement_types" and error.instance in TOTALS_METRICS:
+    where = f"item {int(path[1]) + 1} " if len(path) > 1 and path[1].isdigit() else ""
+    renamed = {v: k for k, v in POST_ANALYTICS_NAMES.items()}
+    if setting == "engagement_types" and error.instance in renamed:
         return ConfigError(
             setting,
-            f"{error.instance} is not served by the historical endpoint "
-            "(only by /totals); remove it",
+            f"{where}{error.instance!r} is Post analytics' name for "
+            f"{renamed[error.instance]}: records use one name for a metric both APIs serve; "
+            f"list {renamed[error.instance]}",
         )
-    where = f"item {int(path[1]) + 1} " if len(path) > 1 and path[1].isdigit() else ""
     shown = (
         ""
         if setting in (*SECRETS, "accounts") or isinstance(error.instance, (dict, list))
@@ -642,15 +682,7 @@ def check(config: Mapping[str, Any], now: datetime, *, credentials_required: boo
         check_url(name, config.get(name), example)
     if accounts is None:  # else each account is checked with the shared values it uses
         _check_selection("", config, config)
-    if not config.get("engagement_types"):
-        raise ConfigError(
-            "engagement_types", "is empty; list one or more of: " + ", ".join(HISTORICAL_METRICS)
-        )
-    duplicates = [
-        m for i, m in enumerate(config["engagement_types"]) if m in config["engagement_types"][:i]
-    ]
-    if duplicates:
-        raise ConfigError("engagement_types", f"{duplicates[0]} is listed twice; list each once")
+    _check_metrics(config.get("api") or APIS[0], config.get("engagement_types"))
     group_by = validate_group_by(config.get("group_by", DEFAULT_GROUP_BY))
     if config.get("metrics_layout") == "wide" and "engagement.type" not in group_by:
         raise ConfigError(
@@ -660,6 +692,45 @@ def check(config: Mapping[str, Any], now: datetime, *, credentials_required: boo
         )
     days = config.get("max_history_days") or DEFAULT_HISTORY_DAYS
     resolve_period(config, now, history_floor(now, days))
+
+
+def _check_metrics(api: str, metrics: Sequence[str] | None) -> None:
+    """``engagement_types``: unset (every metric ``api`` serves), or metrics it serves, once."""
+    if metrics is None:
+        return
+    served = metrics_of(api)
+    if not metrics:
+        raise ConfigError(
+            "engagement_types",
+            f"is empty; list one or more of: {', '.join(served)} (or unset it for all)",
+        )
+    for index, metric in enumerate(metrics):
+        if metric in metrics[:index]:
+            raise ConfigError("engagement_types", f"{metric} is listed twice; list each once")
+        if metric not in served:
+            raise ConfigError("engagement_types", _not_served(api, metric))
+
+
+#: What serves the historical data of each API, as errors name it.
+_SOURCES = {
+    "engagement_api": "the Engagement API's /historical",
+    "post_analytics": "Post analytics' GET /2/tweets/analytics",
+}
+
+
+def _not_served(api: str, metric: str) -> str:
+    """Why ``api`` cannot serve ``metric``, which API can, and what to do."""
+    where = [
+        f"{_SOURCES[other]} (api {other})"
+        for other in APIS
+        if other != api and metric in metrics_of(other)
+    ]
+    if metric in TOTALS_METRICS:
+        where.append("the engagement_totals stream (the Engagement API's /totals)")
+    return (
+        f"{metric} is not served by {_SOURCES[api]} (api {api}); only by "
+        f"{' and by '.join(where)}. Remove it, or change api"
+    )
 
 
 def _check_token(name: str, value: Any) -> None:

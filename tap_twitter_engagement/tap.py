@@ -33,6 +33,7 @@ from tap_twitter_engagement import redact
 from tap_twitter_engagement.errors import (
     LOGGER_NAME,
     STDOUT_CLOSED,
+    ConfigError,
     OutputClosed,
     broken_pipe,
 )
@@ -233,12 +234,27 @@ class TapTwitterEngagement(Tap):
         requests still in flight are of no use: stopping the run ends their waits and retries at
         once, so nothing more is asked and the exit does not wait for them.
         """
+        self._check_streams()
         try:
             self.sync_all()
         except BaseException:
             self.run.stop.set()
             raise
         self.run.raise_failures()
+
+    def _check_streams(self) -> None:
+        """The streams selected must be ones the configured API serves: Post analytics has
+        no counterpart of the Engagement API's /totals and /28hr (README: Which API?)."""
+        if self.settings.api != "post_analytics":
+            return
+        for name in (EngagementTotalsStream.name, Engagement28hrStream.name):
+            if self.streams[name].selected:
+                raise ConfigError(
+                    "api",
+                    f"is post_analytics, and the stream {name} is selected, which only the "
+                    "Engagement API serves; deselect it (meltano select --rm), or use api "
+                    "engagement_api",
+                )
 
     # Private, but the only hook on SIGTERM/SIGINT: the SDK writes the last STATE and exits 0,
     # with workers still waiting. Stop every wait, then exit non-zero (see DEVELOPERS.md).

@@ -1,4 +1,5 @@
-"""The APIs the historical sync can read, each behind one interface (:class:`Backend`).
+"""The APIs the historical sync can read, each behind one interface (:class:`Backend`):
+``engagement`` (the Enterprise Engagement API) and ``post_analytics`` (X API v2).
 
 The engine plans with a backend's :class:`~tap_twitter_engagement.engine.Limits` and asks it,
 per account, for each planned request; the backend builds the request, sends it through the
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from tap_twitter_engagement.checks import Served
     from tap_twitter_engagement.engine import Limits
     from tap_twitter_engagement.run import AccountRun
+    from tap_twitter_engagement.settings import Settings
     from tap_twitter_engagement.windows import PlannedRequest
 
 
@@ -28,8 +30,23 @@ class Backend(Protocol):
     endpoint: str
     where: str
     limits: Limits
+    #: The pacer's bucket of its requests, and the budget X documents for it (requests per
+    #: window of seconds, per app and per user) when it has one; else the configured limits
+    #: and the API's headers pace it.
+    bucket: str
+    budget: tuple[int, float] | None
 
     def fetch(self, account: AccountRun, request: PlannedRequest, hourly: bool) -> Iterator[Served]:
         """Each successful response of one planned request, checked against what it asked
         (the ids a refusal named are recorded in ``account.skips`` and left out)."""
         ...
+
+
+def backend_for(settings: Settings) -> Backend:
+    """The backend the ``api`` setting chooses."""
+    from tap_twitter_engagement.backends.engagement import EngagementApi  # noqa: PLC0415
+    from tap_twitter_engagement.backends.post_analytics import PostAnalytics  # noqa: PLC0415
+
+    if settings.api == PostAnalytics.name:
+        return PostAnalytics(settings)
+    return EngagementApi()

@@ -44,6 +44,9 @@ class EngagementApi:
     endpoint = "historical"
     where = f"POST {PATHS['historical']}"
     limits = Limits(max_ids=MAX_IDS["historical"], max_days=MAX_WINDOW_DAYS)
+    bucket = PATHS["historical"]
+    #: The contract sets its limits (max_requests_per_minute / _per_second) and its headers.
+    budget: tuple[int, float] | None = None
 
     def fetch(self, account: AccountRun, request: PlannedRequest, hourly: bool) -> Iterator[Served]:
         group_by = CANONICAL_HOURLY if hourly else CANONICAL_DAILY
@@ -67,29 +70,44 @@ def post_refusing(
     *,
     bearer: bool = False,
 ) -> Iterator[Served]:
-    """POST one batch to an Engagement API endpoint; yield each successful response, checked
-    against the ids it was asked for, after recording the ids it named unavailable or
-    unsupported.
+    """POST batches of ``tweet_ids`` to an Engagement API endpoint (:func:`refusing`): each
+    successful response, checked against the ids it was asked for."""
+    url = account.client.settings.api_url + PATHS[endpoint]
+
+    def send(batch: list[str]) -> Served:
+        return account.client.post(
+            url, make_body(batch), bearer=bearer, check=lambda body: check(body, batch)
+        )
+
+    yield from refusing(account, endpoint, tweet_ids, send, app_only=bearer)
+
+
+def refusing(
+    account: AccountRun,
+    endpoint: str,
+    tweet_ids: Sequence[str],
+    send: Callable[[list[str]], Served],
+    *,
+    app_only: bool = False,
+) -> Iterator[Served]:
+    """Send one batch (``send``, which checks the response against it); yield each successful
+    response, after recording the ids it named unavailable, unsupported or refused.
 
     Ids the API refuses for the whole batch are removed and the rest resubmitted; when the
     refusal names no ids, the batch is bisected until the refused ids are isolated. Every id's
     data comes from exactly one successful response, so nothing is counted twice, and a refused
-    id is in no response, so it is never recorded as delivered.
+    id is in no response, so it is never recorded as delivered. Shared by every backend and
+    the Engagement API streams.
     """
     skips = account.skips
-    url = account.client.settings.api_url + PATHS[endpoint]
     pending = [list(tweet_ids)]
     while pending:
-        refused = skips.refused(endpoint, app_only=bearer)
+        refused = skips.refused(endpoint, app_only=app_only)
         batch = [i for i in pending.pop(0) if i not in refused]
         if not batch:
             continue
-
-        def checked(body: dict[str, Any], batch: list[str] = batch) -> Served:
-            return check(body, batch)
-
         try:
-            served = account.client.post(url, make_body(batch), bearer=bearer, check=checked)
+            served = send(batch)
         except RefusedTweets as exc:
             reason = SkipReason(exc.reason)
             named = [i for i in exc.ids if i in batch]
@@ -105,4 +123,6 @@ def post_refusing(
         skips.add(served.unavailable, endpoint, SkipReason.UNAVAILABLE)
         for key, ids in served.unsupported.items():
             skips.add(ids, endpoint, _UNSUPPORTED_REASON[key])
+        for reason_name, ids in served.refused.items():
+            skips.add(ids, endpoint, SkipReason(reason_name))
         yield served

@@ -41,7 +41,7 @@ COMMANDS = {
         "executable": "tap-twitter-engagement-plan",
         "args": "--config ENV",
         "description": "What a sync would do (tweets, requests, time, billed handles), without "
-        "calling the Engagement API. Add --state FILE to plan from a state.",
+        "calling the API it reads (the api setting). Add --state FILE to plan from a state.",
     }
 }
 #: The Hub's connector quality (gold, silver, bronze or unknown), which Meltano rates from usage

@@ -34,6 +34,7 @@ from tap_twitter_engagement.errors import (
     OutputClosed,
 )
 from tap_twitter_engagement.inputs import ENV_PREFIX, account_state, read_config, read_state
+from tap_twitter_engagement.metrics import API_TITLES
 from tap_twitter_engagement.pacing import SAFETY
 from tap_twitter_engagement.run import Run
 from tap_twitter_engagement.settings import Settings, secret_values
@@ -54,7 +55,8 @@ def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[s
     period = engine.period(now)
     days = (period.end - period.start).total_seconds() / 86400
     lines = [
-        f"Plan for {stream} (no Engagement API call was made):",
+        f"Plan for {stream} (api {settings.api}; no call to {API_TITLES[settings.api]} was "
+        "made):",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
         f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",
@@ -91,15 +93,25 @@ def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[s
             f"    requests: {len(plan.planned)}: {plan.backfill} backfill (days never "
             f"delivered), {len(plan.planned) - plan.backfill} incremental (lookback and new days)",
         ]
+    billed = (
+        f"; billed handles (the accounts and the distinct authors of their tweets): {len(handles)}"
+        if settings.api == "engagement_api"
+        else ""
+    )
     lines += [
-        f"  accounts: {len(run.ready())}; billed handles (the accounts and the distinct "
-        f"authors of their tweets): {len(handles)}",
+        f"  accounts: {len(run.ready())}{billed}",
         f"  time: {_timing(run, total)}",
         "Other streams, if selected:",
-        f"  engagement_totals: {_calls(all_ids, MAX_IDS['totals'])} to "
-        f"{2 * _calls(all_ids, MAX_IDS['totals'])} requests (tweets younger and older "
-        f"than {TOTALS_RECENT_DAYS} days are asked apart)",
-        f"  engagement_28hr: {_calls(all_ids, MAX_IDS['28hr'])} requests",
+        *(
+            [
+                f"  engagement_totals: {_calls(all_ids, MAX_IDS['totals'])} to "
+                f"{2 * _calls(all_ids, MAX_IDS['totals'])} requests (tweets younger and older "
+                f"than {TOTALS_RECENT_DAYS} days are asked apart)",
+                f"  engagement_28hr: {_calls(all_ids, MAX_IDS['28hr'])} requests",
+            ]
+            if settings.api == "engagement_api"
+            else ["  engagement_totals, engagement_28hr: not served by Post analytics (refused)"]
+        ),
         f"  tweets: {lookups} v2 lookups",
         "  accounts: no more requests (GET /2/users/me, read once per account)",
     ]
@@ -109,12 +121,13 @@ def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[s
 def _timing(run: Run, requests: int) -> str:
     """How long the whole run's historical requests take at the configured limits: the
     accounts share one pace, since the limits are the app's."""
-    settings = run.settings
+    settings, backend = run.settings, run.backend
     limits = [
         f"{limit}/{unit}"
         for limit, unit in (
             (settings.max_requests_per_minute, "min"),
             (settings.max_requests_per_second, "s"),
+            (backend.budget[0] if backend.budget else None, "15 min per app"),
         )
         if limit
     ]
@@ -123,7 +136,7 @@ def _timing(run: Run, requests: int) -> str:
             f"{requests} requests; no max_requests_per_minute or _per_second set: bound by "
             "latency and the API's own limits (the tap paces to the limits its responses report)"
         )
-    seconds = math.ceil(max(0, requests - 1) * run.pacer.configured_interval)
+    seconds = math.ceil(max(0, requests - 1) * run.pacer.interval(backend.bucket))
     return (
         f"{requests} requests at {' and '.join(limits)} (paced at {SAFETY:.0%} of it): at "
         f"least {seconds} s ({_duration(seconds)}) for the whole run"

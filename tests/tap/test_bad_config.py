@@ -20,6 +20,13 @@ ALL_METRICS = (
     "media_engagements, url_clicks, hashtag_clicks, detail_expands, permalink_clicks, "
     "app_install_attempts, app_opens, email_tweet, user_follows, user_profile_clicks"
 )
+PA_METRICS = (
+    "impressions, engagements, favorites, retweets, replies, media_views, url_clicks, "
+    "hashtag_clicks, detail_expands, permalink_clicks, app_install_attempts, app_opens, "
+    "email_tweet, user_follows, user_profile_clicks, quote_tweets, bookmarks, shares, "
+    "unfollows, unlikes"
+)
+EVERY_METRIC = f"{ALL_METRICS}, quote_tweets, bookmarks, shares, unfollows, unlikes"
 GROUP_BY = "tweet.id, engagement.type, engagement.day, engagement.hour"
 DROP = object()
 
@@ -48,19 +55,56 @@ CASES = [
     ),
     (
         "unknown metric",
+        {"engagement_types": ["impressions", "clicks"]},
+        f"engagement_types: item 2 ('clicks') is not allowed; use one of: {EVERY_METRIC}",
+    ),
+    (
+        "Post analytics' name of a metric both serve",
         {"engagement_types": ["impressions", "likes"]},
-        f"engagement_types: item 2 ('likes') is not allowed; use one of: {ALL_METRICS}",
+        "engagement_types: item 2 'likes' is Post analytics' name for favorites: records use "
+        "one name for a metric both APIs serve; list favorites",
     ),
     (
         "metric historical does not serve",
         {"engagement_types": ["quote_tweets"]},
-        "engagement_types: quote_tweets is not served by the historical endpoint "
-        "(only by /totals); remove it",
+        "engagement_types: quote_tweets is not served by the Engagement API's /historical (api "
+        "engagement_api); only by Post analytics' GET /2/tweets/analytics (api post_analytics) "
+        "and by the engagement_totals stream (the Engagement API's /totals). Remove it, or "
+        "change api",
+    ),
+    (
+        "metric only Post analytics serves",
+        {"engagement_types": ["impressions", "bookmarks"]},
+        "engagement_types: bookmarks is not served by the Engagement API's /historical (api "
+        "engagement_api); only by Post analytics' GET /2/tweets/analytics (api post_analytics). "
+        "Remove it, or change api",
+    ),
+    (
+        "metric Post analytics does not serve",
+        {"api": "post_analytics", "engagement_types": ["impressions", "video_views"]},
+        "engagement_types: video_views is not served by Post analytics' GET /2/tweets/analytics "
+        "(api post_analytics); only by the Engagement API's /historical (api engagement_api) and "
+        "by the engagement_totals stream (the Engagement API's /totals). Remove it, or change api",
+    ),
+    (
+        "unknown api",
+        {"api": "v2"},
+        "api: ('v2') is not allowed; use one of: engagement_api, post_analytics",
+    ),
+    (
+        "post_analytics_max_days out of range",
+        {"api": "post_analytics", "post_analytics_max_days": 0},
+        "post_analytics_max_days: (0) must be at least 1",
     ),
     (
         "no metrics",
         {"engagement_types": []},
-        f"engagement_types: is empty; list one or more of: {ALL_METRICS}",
+        f"engagement_types: is empty; list one or more of: {ALL_METRICS} (or unset it for all)",
+    ),
+    (
+        "no metrics, Post analytics",
+        {"api": "post_analytics", "engagement_types": []},
+        f"engagement_types: is empty; list one or more of: {PA_METRICS} (or unset it for all)",
     ),
     (
         "duplicate metric",

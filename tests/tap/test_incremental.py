@@ -171,7 +171,7 @@ def test_a_reordered_group_by_of_the_same_stream_reads_the_range_again(sandbox, 
     reordered = _config(sandbox, group_by=["engagement.day", "tweet.id", "engagement.type"])
     target, counts, last = _sequence(sandbox, [_config(sandbox), reordered])
     assert counts == [2 * FULL_WINDOWS, 2 * FULL_WINDOWS]
-    assert "metrics_layout 'long', not for group_by" in caplog.text
+    assert "metrics_layout 'long' and api 'engagement_api', not for group_by" in caplog.text
     assert last.schemas[0]["stream"] == "historical_engagement"
     _assert_equals_a_full_run(sandbox, target, reordered)
 

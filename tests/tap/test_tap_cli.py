@@ -140,8 +140,10 @@ def test_config_error_is_one_line_without_traceback_or_secret(tmp_path, sandbox,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].endswith(
-        "Invalid setting engagement_types: quote_tweets is not served by the "
-        "historical endpoint (only by /totals); remove it"
+        "Invalid setting engagement_types: quote_tweets is not served by the Engagement API's "
+        "/historical (api engagement_api); only by Post analytics' GET /2/tweets/analytics (api "
+        "post_analytics) and by the engagement_totals stream (the Engagement API's /totals). "
+        "Remove it, or change api"
     )
     for value in sandbox.credentials.values():
         assert value not in result.stderr

@@ -219,10 +219,25 @@ def test_from_state_ignores_another_shape_with_one_info_line() -> None:
     assert previous.coverage is None
     assert previous.level == "info"
     assert previous.message == (
-        "the state was written for group_by ['tweet.id', 'engagement.type', 'engagement.day'] "
-        "and metrics_layout 'long', not for group_by ['engagement.type', 'engagement.day'] and "
-        "'long': this run reads the configured range"
+        "the state was written for group_by ['tweet.id', 'engagement.type', 'engagement.day'], "
+        "metrics_layout 'long' and api 'engagement_api', not for group_by ['engagement.type', "
+        "'engagement.day'], metrics_layout 'long' and api 'engagement_api': this run reads the "
+        "configured range"
     )
+
+
+def test_coverage_of_another_api_is_not_used_and_the_default_api_is_not_written() -> None:
+    coverage = _coverage(DAILY, {("1", "impressions"): span(0, 9)})
+    encoded = coverage.encode()
+    assert "api" not in encoded["shape"]  # states written before the setting stay the same
+    post = Shape(DAILY.group_by, DAILY.metrics_layout, "post_analytics")
+    previous = from_state({"coverage": encoded}, post, d(20))
+    assert previous.coverage is None
+    assert "api 'engagement_api', not for group_by" in previous.message
+    assert "api 'post_analytics': this run reads" in previous.message
+    again = Coverage.decode(_coverage(post, {("1", "impressions"): span(0, 9)}).encode())
+    assert again.shape == post
+    assert from_state({"coverage": again.encode()}, post, d(20)).coverage == again
 
 
 def test_from_state_reads_everything_once_after_a_single_bookmark() -> None:

@@ -186,3 +186,32 @@ def test_a_429_without_a_reset_holds_the_endpoint_rate_limit_wait():
     assert pacer.held_for("/y") == (0.0, "")
     pacer.wait("/x")
     assert time.slept == [42.0]
+
+
+def test_a_documented_budget_paces_from_the_first_request_and_each_user_alike() -> None:
+    time = FakeTime()
+    pacer = _pacer(time)
+    pacer.budget("/2/tweets/analytics", 300, 900.0)
+    gap = round(3.0 / SAFETY, 6)
+    for _ in range(3):  # known from the start: no probing, paced at once
+        pacer.wait("/2/tweets/analytics")
+    assert time.slept == [gap, gap]
+    assert pacer.interval("/2/tweets/analytics@account 1") == pytest.approx(3.0 / SAFETY)
+    assert pacer.interval("/2/tweets/other") == 0.0  # other endpoints keep their own pace
+
+
+def test_a_users_spent_budget_holds_that_user_alone() -> None:
+    time = FakeTime()
+    pacer = _pacer(time)
+    pacer.budget("/2/tweets/analytics", 300, 900.0)
+    reset = str(int(time.epoch) + 600)
+    spent = {
+        "x-rate-limit-limit": "300",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": reset,
+    }
+    pacer.observe("/2/tweets/analytics@account 1", spent, 200)
+    pacer.observe("/2/tweets/analytics", {}, 200)
+    assert pacer.held_for("/2/tweets/analytics@account 1") == (600.0, "x-rate-limit-reset")
+    assert pacer.held_for("/2/tweets/analytics@account 2") == (0.0, "")
+    assert pacer.held_for("/2/tweets/analytics") == (0.0, "")
