@@ -21,7 +21,12 @@ import click
 
 from twitter_engagement_sandbox.engagement import Behaviour
 from twitter_engagement_sandbox.model import REVISION_HOURS, account_username
-from twitter_engagement_sandbox.server import RATE_LIMIT_PER_SECOND, Faults, Sandbox
+from twitter_engagement_sandbox.server import (
+    ANALYTICS_RATE_LIMIT,
+    RATE_LIMIT_PER_SECOND,
+    Faults,
+    Sandbox,
+)
 from twitter_engagement_sandbox.tamper import describe, parse_spec
 
 PROG = "tap-twitter-engagement-sandbox"
@@ -63,6 +68,10 @@ class Options:
     hour_without_day: str
     forbidden_message: str
     unsupported_video_views: str
+    analytics_max_days: int
+    analytics_history_days: int
+    analytics_empty_buckets: str
+    analytics_rate_limit: int
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> Options:
@@ -113,6 +122,7 @@ class _Tamper(click.ParamType[TamperSpec]):
 _NON_NEGATIVE = _Bounded(click.INT, lambda n: n >= 0, "is negative")
 _POSITIVE = _Bounded(click.INT, lambda n: n >= 1, "is not 1 or more")
 _FRACTION = _Bounded(click.FLOAT, lambda r: 0 <= r <= 1, "is not a fraction between 0 and 1")
+_BEHAVIOUR = Behaviour()
 
 #: The options under the headings ``--help`` lists them by (click itself has no groups).
 SECTIONS: list[tuple[str, list[click.Option]]] = [
@@ -309,6 +319,42 @@ SECTIONS: list[tuple[str, list[click.Option]]] = [
             ),
         ],
     ),
+    (
+        "Post analytics (GET /2/tweets/analytics) where no source says",
+        [
+            click.Option(
+                ["--analytics-max-days"],
+                type=_POSITIVE,
+                default=_BEHAVIOUR.analytics_max_days,
+                metavar="DAYS",
+                help="longest start_time..end_time span one request may cover (default "
+                f"{_BEHAVIOUR.analytics_max_days}, the Engagement API's window)",
+            ),
+            click.Option(
+                ["--analytics-history-days"],
+                type=_POSITIVE,
+                default=_BEHAVIOUR.analytics_history_days,
+                metavar="DAYS",
+                help="how many days before now start_time may go back (default "
+                f"{_BEHAVIOUR.analytics_history_days})",
+            ),
+            click.Option(
+                ["--analytics-empty-buckets"],
+                type=click.Choice(["present", "omitted"]),
+                default=_BEHAVIOUR.analytics_empty_buckets,
+                help="a bucket whose asked metrics are all 0: present in timestamped_metrics "
+                "(default), or left out",
+            ),
+            click.Option(
+                ["--analytics-rate-limit"],
+                type=_NON_NEGATIVE,
+                default=ANALYTICS_RATE_LIMIT,
+                metavar="N",
+                help="requests per 15 minutes, per app and again per user; the headers show "
+                f"the user's budget (0 = no limit; default {ANALYTICS_RATE_LIMIT})",
+            ),
+        ],
+    ),
 ]
 
 
@@ -379,6 +425,7 @@ def build_sandbox(options: Options) -> Sandbox:
         rate_limit_per_minute=options.rate_limit_per_minute,
         v2_rate_limit_per_minute=options.v2_rate_limit_per_minute,
         rate_limit_per_second=options.rate_limit_per_second,
+        analytics_rate_limit=options.analytics_rate_limit,
         revision_hours=options.revision_hours,
         accounts=options.accounts,
         faults=Faults(
@@ -399,6 +446,9 @@ def build_sandbox(options: Options) -> Sandbox:
             hour_without_day=options.hour_without_day,
             forbidden_message=options.forbidden_message,
             unsupported_video_views=options.unsupported_video_views,
+            analytics_max_days=options.analytics_max_days,
+            analytics_history_days=options.analytics_history_days,
+            analytics_empty_buckets=options.analytics_empty_buckets,
         ),
     )
     for handle in options.revoke:

@@ -72,6 +72,15 @@ class Behaviour:
     unsupported_video_views: str = "omit"
     #: Send counts as bare JSON numbers instead of strings (a docs example does this).
     numeric_counts: bool = False
+    #: Post analytics (``GET /2/tweets/analytics``), where no source gives a value
+    #: (docs/post-analytics.md): the longest ``start_time``..``end_time`` span in days (the
+    #: Engagement API's 28-day window) ...
+    analytics_max_days: int = 28
+    #: ... how many days back ``start_time`` may go ...
+    analytics_history_days: int = 365
+    #: ... and whether a bucket whose asked metrics are all 0 is ``"present"`` (the
+    #: description's "one entry per granularity bucket") or ``"omitted"``.
+    analytics_empty_buckets: str = "present"
 
 
 @dataclass(frozen=True)

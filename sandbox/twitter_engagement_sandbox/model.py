@@ -55,6 +55,13 @@ _RATIO_PER_MILLE: dict[str, int] = {
     "email_tweet": 0,
     "user_follows": 1,
     "user_profile_clicks": 4,
+    # Only Post analytics serves these (``/totals``' lifetime ``quote_tweets`` keeps its own
+    # formula, see ``lifetime_total``): hourly series like the others, so any window sums them.
+    "quote_tweets": 1,
+    "bookmarks": 3,
+    "shares": 1,
+    "unfollows": 1,
+    "unlikes": 1,
 }
 #: Relative weight of each UTC hour of the day (a diurnal curve peaking in the afternoon).
 _HOUR_WEIGHTS: tuple[int, ...] = (

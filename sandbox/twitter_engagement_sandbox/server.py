@@ -25,7 +25,7 @@ from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from twitter_engagement_sandbox import engagement, v2
+from twitter_engagement_sandbox import analytics, engagement, v2
 from twitter_engagement_sandbox.engagement import ApiError, Behaviour
 from twitter_engagement_sandbox.model import REVISION_HOURS, SandboxModel, User
 from twitter_engagement_sandbox.oauth import Account, AuthError, Credentials, OAuthServer
@@ -59,6 +59,16 @@ _ACCESS_FAULTS = {
 #: Engagement API requests per endpoint and second. No source gives a number (X's sample paces
 #: itself to 1/s; a production client reads the headers): a modest guess.
 RATE_LIMIT_PER_SECOND = 5
+#: Post analytics requests per 15 minutes, per app and again per user (X's v2 rate-limit table).
+ANALYTICS_RATE_LIMIT = 300
+ANALYTICS_WINDOW_SECONDS = 15 * 60
+#: v2's 429 body.
+TOO_MANY_REQUESTS = {
+    "title": "Too Many Requests",
+    "detail": "Too Many Requests",
+    "type": "about:blank",
+    "status": 429,
+}
 
 
 @dataclass
@@ -113,19 +123,23 @@ class _Window:
 
 
 class RateLimiter:
-    """Fixed one-minute windows per route, the window starting with its first request."""
+    """Fixed windows per key (a route, or a route and a user), one minute unless ``seconds``
+    says otherwise, each window starting with its first request (0 = no limit)."""
 
-    def __init__(self, limit: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, limit: int, clock: Callable[[], float] = time.time, seconds: int = 60
+    ) -> None:
         self.limit = limit
         self.clock = clock
+        self.seconds = seconds
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
     def _window(self, route: str, now: float) -> tuple[_Window, int]:
         window = self._windows.setdefault(route, _Window(now, 0))
-        if now - window.started >= 60:
+        if now - window.started >= self.seconds:
             window.started, window.used = now, 0
-        return window, int(window.started + 60) + 1
+        return window, int(window.started + self.seconds) + 1
 
     def take(self, route: str, *, count: bool = True) -> tuple[bool, int, int]:
         """Count a request: ``(allowed, remaining, reset_epoch)``.
@@ -182,6 +196,8 @@ class SandboxState:
     limiter: RateLimiter
     v2_limiter: RateLimiter
     second_limiter: PerSecondLimiter
+    #: Post analytics' two 15-minute budgets: key ``app`` for the app, ``user:ID`` per user.
+    analytics_limiter: RateLimiter
     clock: Callable[[], datetime]
     rng: random.Random
     log: list[LoggedRequest] = field(default_factory=list)
@@ -195,7 +211,7 @@ class SandboxState:
         """A queued fault for this route, else a burst 429, else a random one."""
         with self.lock:
             for index, (kind, only) in enumerate(self.queued):
-                if only is None or route.startswith(only):
+                if _covers(only, route):
                     del self.queued[index]
                     return kind
             self.api_requests += 1
@@ -231,6 +247,15 @@ class SandboxState:
                             del self.tampers[index]
                     return active.tamper
             return None
+
+
+def _covers(only: str | None, route: str) -> bool:
+    """Whether a fault queued for ``only`` applies to ``route``: every route for None, that
+    route for a route's name (``2/tweets`` is not ``2/tweets/analytics``), else the routes it
+    begins (``insights/``)."""
+    if only is None or only == route:
+        return True
+    return only not in ROUTES and route.startswith(only)
 
 
 class _Reply(Exception):  # noqa: N818 - control flow, not an error
@@ -301,6 +326,8 @@ class Handler(BaseHTTPRequestHandler):
             if route.startswith("insights/"):
                 body = _json_or_none(raw)
                 self._engagement(route, raw, body, _params(url.query))
+            elif route == analytics.ROUTE:
+                self._analytics(url.query)
             else:
                 self._v2(route, url.path, _params(url.query))
         except _Reply as reply:
@@ -342,15 +369,11 @@ class Handler(BaseHTTPRequestHandler):
         request = TamperRequest(route, "POST", params, body)
         raise _Reply(200, self._tampered(answer, request, limits), limits)
 
-    def _v2(self, route: str, path: str, params: dict[str, str]) -> None:
-        state = self.server.state
+    def _v2_authenticate(self, *, allow_bearer: bool) -> tuple[str, str | None]:
+        """``(kind, user_id)`` of a signed v2 GET, or v2's 401."""
         try:
-            _, user_id = state.oauth.authenticate(
-                self._uri(),
-                "GET",
-                "",
-                dict(self.headers.items()),
-                allow_bearer=route != "2/users/me",
+            return self.server.state.oauth.authenticate(
+                self._uri(), "GET", "", dict(self.headers.items()), allow_bearer=allow_bearer
             )
         except AuthError:
             raise _Reply(
@@ -362,6 +385,10 @@ class Handler(BaseHTTPRequestHandler):
                     "detail": "Unauthorized",
                 },
             ) from None
+
+    def _v2(self, route: str, path: str, params: dict[str, str]) -> None:
+        state = self.server.state
+        _, user_id = self._v2_authenticate(allow_bearer=route != "2/users/me")
         allowed, remaining, reset = state.v2_limiter.take(route)
         limits = {
             "x-rate-limit-limit": str(state.v2_limiter.limit),
@@ -369,16 +396,7 @@ class Handler(BaseHTTPRequestHandler):
             "x-rate-limit-reset": str(reset),
         }
         if not allowed:
-            raise _Reply(
-                429,
-                {
-                    "title": "Too Many Requests",
-                    "detail": "Too Many Requests",
-                    "type": "about:blank",
-                    "status": 429,
-                },
-                limits,
-            )
+            raise _Reply(429, TOO_MANY_REQUESTS, limits)
         self._fault = state.next_fault(route)
         self._raise_status_fault(self._fault, limits, v2=True)
         try:
@@ -386,6 +404,28 @@ class Handler(BaseHTTPRequestHandler):
         except v2.V2Error as exc:
             raise _Reply(exc.status, exc.body, limits) from None
         request = TamperRequest(route, "GET", params, None)
+        raise _Reply(200, self._tampered(answer, request, limits), limits)
+
+    def _analytics(self, query: str) -> None:
+        """``GET /2/tweets/analytics``: user context only (an app-only token is v2's 403), both
+        budgets, faults, then the answer and its tamper."""
+        state = self.server.state
+        kind, user_id = self._v2_authenticate(allow_bearer=True)
+        if kind == "bearer" or user_id is None:
+            raise _Reply(403, analytics.UNSUPPORTED_AUTHENTICATION)
+        allowed, limits = _take_analytics_budget(state, user_id)
+        if not allowed:
+            raise _Reply(429, TOO_MANY_REQUESTS, limits)
+        self._fault = state.next_fault(analytics.ROUTE)
+        self._raise_status_fault(self._fault, limits, v2=True)
+        everything = parse_qs(query, keep_blank_values=True)
+        try:
+            answer = analytics.answer(
+                everything, state.model, state.clock(), user_id, state.behaviour
+            )
+        except v2.V2Error as exc:
+            raise _Reply(exc.status, exc.body, limits) from None
+        request = TamperRequest(analytics.ROUTE, "GET", _params(query), None)
         raise _Reply(200, self._tampered(answer, request, limits), limits)
 
     def _tampered(self, answer: Any, request: TamperRequest, limits: dict[str, str]) -> Any:
@@ -589,6 +629,42 @@ def _take_engagement_budget(state: SandboxState, route: str) -> tuple[bool, dict
     return allowed, headers
 
 
+def _take_analytics_budget(state: SandboxState, user_id: str) -> tuple[bool, dict[str, str]]:
+    """Count a Post analytics request against the app's budget and the user's.
+
+    A request refused by either uses neither. The headers are the user's budget (what the
+    caller's token has left, as v2 reports limits to the caller); a refusal shows the budget
+    that is spent, with 0 remaining and its reset (both spent: the later reset, when the next
+    request can pass).
+    """
+    limiter = state.analytics_limiter
+    keys = ("app", f"user:{user_id}")
+    with state.lock:  # both budgets move together
+        app, user = (limiter.take(key, count=False) for key in keys)
+        allowed = app[0] and user[0]
+        if allowed:
+            app, user = (limiter.take(key) for key in keys)
+    shown = user
+    if not allowed:
+        spent = [budget for budget in (user, app) if not budget[0]]
+        shown = max(spent, key=lambda budget: budget[2])
+    return allowed, {
+        "x-rate-limit-limit": str(limiter.limit),
+        "x-rate-limit-remaining": str(shown[1]),
+        "x-rate-limit-reset": str(shown[2]),
+    }
+
+
+#: Every API route by name (for the log, limits, faults and tampers).
+ROUTES = (
+    *(f"insights/{endpoint}" for endpoint in engagement.ENDPOINTS),
+    "2/users/me",
+    "2/users/tweets",
+    "2/tweets",
+    analytics.ROUTE,
+)
+
+
 def _route(method: str, path: str) -> str | None:
     """A stable route name for rate limits and the request log."""
     parts = [p for p in path.split("/") if p]
@@ -610,6 +686,8 @@ def _route(method: str, path: str) -> str | None:
         return "2/users/tweets"
     if method == "GET" and parts == ["2", "tweets"]:
         return "2/tweets"
+    if method == "GET" and parts == ["2", "tweets", "analytics"]:
+        return analytics.ROUTE
     if method == "POST" and parts in (["oauth", "request_token"], ["oauth", "access_token"]):
         return "/".join(parts)
     if method == "GET" and parts == ["oauth", "authorize"]:
@@ -662,6 +740,7 @@ class Sandbox:
         rate_limit_per_minute: int = 6000,
         v2_rate_limit_per_minute: int = 900,
         rate_limit_per_second: int = RATE_LIMIT_PER_SECOND,
+        analytics_rate_limit: int = ANALYTICS_RATE_LIMIT,
         revision_hours: int = REVISION_HOURS,
         accounts: int = 1,
         faults: Faults | None = None,
@@ -671,6 +750,8 @@ class Sandbox:
     ) -> None:
         """``clock`` is the API's "now" (which hours exist, what is revised, default ``end``s);
         ``rate_clock`` (epoch seconds) drives the rate-limit windows. Both default to real time.
+        ``analytics_rate_limit`` is Post analytics' budget per 15 minutes, per app and again per
+        user (0 = none); its other choices are ``behaviour``'s ``analytics_*`` fields.
         """
         model = SandboxModel(
             seed=seed,
@@ -701,10 +782,16 @@ class Sandbox:
             limiter=RateLimiter(rate_limit_per_minute, self._rate_clock),
             v2_limiter=RateLimiter(v2_rate_limit_per_minute, self._rate_clock),
             second_limiter=PerSecondLimiter(rate_limit_per_second, self._rate_clock),
+            analytics_limiter=self._analytics_limiter(analytics_rate_limit),
             clock=clock or (lambda: datetime.now(UTC)),
             rng=random.Random(seed),
         )
-        self._limits = (rate_limit_per_minute, v2_rate_limit_per_minute, rate_limit_per_second)
+        self._limits = (
+            rate_limit_per_minute,
+            v2_rate_limit_per_minute,
+            rate_limit_per_second,
+            analytics_rate_limit,
+        )
         self._server = _Server((host, port), Handler)
         self._server.state = self.state
         self._thread: threading.Thread | None = None
@@ -820,7 +907,8 @@ class Sandbox:
         return [user.username for user in self.state.model.accounts if user.id in ids]
 
     def inject(self, kind: str, count: int = 1, route: str | None = None) -> None:
-        """Make the next ``count`` API requests (to ``route``, say ``insights/historical``) fail."""
+        """Make the next ``count`` API requests (to ``route``, say ``insights/historical``, or
+        to the routes a prefix that is no route's name begins, say ``insights/``) fail."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}")
         with self.state.lock:
@@ -867,6 +955,16 @@ class Sandbox:
             self.state.limiter = RateLimiter(self._limits[0], self._rate_clock)
             self.state.v2_limiter = RateLimiter(self._limits[1], self._rate_clock)
             self.state.second_limiter = PerSecondLimiter(self._limits[2], self._rate_clock)
+            self.state.analytics_limiter = self._analytics_limiter(self._limits[3])
+
+    def _analytics_limiter(self, limit: int) -> RateLimiter:
+        return RateLimiter(limit, self._rate_clock, ANALYTICS_WINDOW_SECONDS)
+
+    def set_analytics_rate_limit(self, limit: int) -> None:
+        """Post analytics requests per 15 minutes, per app and per user (0 = none), windows
+        restarted."""
+        with self.state.lock:
+            self.state.analytics_limiter = self._analytics_limiter(limit)
 
     def set_rate_limit(self, per_minute: int) -> None:
         """Engagement API requests per endpoint and minute (0 = unlimited), windows restarted."""

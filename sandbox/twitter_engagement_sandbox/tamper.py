@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tap_twitter_engagement.metrics import POST_ANALYTICS_FIELDS
+from twitter_engagement_sandbox import analytics
 from twitter_engagement_sandbox.engagement import METRICS
 from twitter_engagement_sandbox.model import ceil_hour
 from twitter_engagement_sandbox.v2 import page_token
@@ -29,7 +31,10 @@ from twitter_engagement_sandbox.v2 import page_token
 ENGAGEMENT_ROUTES = ("insights/historical", "insights/28hr", "insights/totals")
 #: The Engagement API routes whose answers have days and hours.
 WINDOWED_ROUTES = ("insights/historical", "insights/28hr")
-V2_ROUTES = ("2/users/me", "2/users/tweets", "2/tweets")
+ANALYTICS_ROUTE = analytics.ROUTE
+#: The Engagement API kinds that also change Post analytics answers, and the route's own kinds.
+COUNTED_ROUTES = (*ENGAGEMENT_ROUTES, ANALYTICS_ROUTE)
+V2_ROUTES = ("2/users/me", "2/users/tweets", "2/tweets", ANALYTICS_ROUTE)
 #: Every route a tamper may apply to (the OAuth routes are never tampered).
 API_ROUTES = ENGAGEMENT_ROUTES + V2_ROUTES
 
@@ -431,9 +436,12 @@ def _put_first(body: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     return {key: value, **body}
 
 
-@_kind("drop-tweet", ENGAGEMENT_ROUTES)
+@_kind("drop-tweet", COUNTED_ROUTES)
 def drop_tweet(body: Any, request: TamperRequest, *, index: int = 0) -> Any:
-    """The index-th requested tweet id removed from every grouping."""
+    """The index-th requested tweet id removed from every grouping (Post analytics: its
+    objects removed from data)."""
+    if request.route == ANALYTICS_ROUTE:
+        return _Posts(body, request).drop_post(index)
     answer = _Answer(body, request)
     if not 0 <= index < len(answer.ids):
         raise TamperError(f"index {index}: the request names {len(answer.ids)} ids")
@@ -441,10 +449,12 @@ def drop_tweet(body: Any, request: TamperRequest, *, index: int = 0) -> Any:
     return answer.body
 
 
-@_kind("drop-metric", ENGAGEMENT_ROUTES)
+@_kind("drop-metric", COUNTED_ROUTES)
 def drop_metric(body: Any, request: TamperRequest, *, metric: str | None = None) -> Any:
     """One metric (default the first requested one served) removed from the first served
-    tweet, in every grouping."""
+    tweet, in every grouping (Post analytics: its total and every bucket's)."""
+    if request.route == ANALYTICS_ROUTE:
+        return _Posts(body, request).drop_metric(metric)
     answer = _Answer(body, request)
     tweet = answer.first_tweet()
     answer.drop({TWEET: tweet, TYPE: metric or answer.first_metric(tweet)})
@@ -512,18 +522,23 @@ def extra_hour(body: Any, request: TamperRequest, *, value: Any = "777") -> Any:
     return answer.body
 
 
-@_kind("extra-tweet", ENGAGEMENT_ROUTES)
+@_kind("extra-tweet", COUNTED_ROUTES)
 def extra_tweet(body: Any, request: TamperRequest, *, tweet_id: str = UNASKED_ID) -> Any:
-    """An unrequested tweet id added to every grouping, a copy of the first served tweet."""
+    """An unrequested tweet id added to every grouping, a copy of the first served tweet
+    (Post analytics: a copy of the first object, with that id, at the end of data)."""
+    if request.route == ANALYTICS_ROUTE:
+        return _Posts(body, request).extra_post(tweet_id)
     answer = _Answer(body, request)
     answer.add_copies({TWEET: answer.first_tweet()}, **{TWEET: tweet_id})
     return answer.body
 
 
-@_kind("extra-metric", ENGAGEMENT_ROUTES)
+@_kind("extra-metric", COUNTED_ROUTES)
 def extra_metric(body: Any, request: TamperRequest, *, metric: str | None = None) -> Any:
     """An unrequested metric (default the endpoint's first not requested) added to the first
-    served tweet, a copy of its first metric."""
+    served tweet, a copy of its first metric (Post analytics: its total and every bucket's)."""
+    if request.route == ANALYTICS_ROUTE:
+        return _Posts(body, request).extra_metric(metric)
     answer = _Answer(body, request)
     if metric is None:
         unasked = [m for m in METRICS[answer.endpoint] if m not in answer.metrics]
@@ -535,10 +550,14 @@ def extra_metric(body: Any, request: TamperRequest, *, metric: str | None = None
     return answer.body
 
 
-@_kind("count", ENGAGEMENT_ROUTES)
+@_kind("count", COUNTED_ROUTES)
 def leaf_count(body: Any, request: TamperRequest, *, value: Any = "-1") -> Any:
     """One leaf, the first tweet's first metric's first day (first hour if hourly), set to
-    value (any JSON value) in every grouping."""
+    value (any JSON value) in every grouping (Post analytics: the first post's first metric in
+    its first bucket, or its total without timestamped_metrics; value=null for a null metric,
+    value=1.5 for a count that is no integer)."""
+    if request.route == ANALYTICS_ROUTE:
+        return _Posts(body, request).set_count(value)
     answer = _Answer(body, request)
     answer.set_first(answer.leaf(), value)
     return answer.body
@@ -600,6 +619,168 @@ def refuse(
     if status not in messages:
         raise TamperError(f"status {status} is not a refusal of tweets (400 or 403)")
     return Raw(json.dumps({"errors": [messages[status]]}).encode(), status=status)
+
+
+# ---------------------------------------------------------------------------- Post analytics
+class _Posts:
+    """A Post analytics answer read against its query: the posts served, in the order asked,
+    their metrics and their buckets ("the first post" is the first served)."""
+
+    def __init__(self, body: Any, request: TamperRequest) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise TamperError("the answer has no data")
+        self.body: dict[str, Any] = body
+        self.data: list[dict[str, Any]] = body["data"]
+        self.params = request.params
+        self.ids = [i for i in self.params.get("ids", "").split(",") if i]
+        raw_fields = self.params.get("analytics.fields")
+        fields = raw_fields.split(",") if raw_fields else list(analytics.DEFAULT_FIELDS)
+        self.metrics = [f for f in fields if f in POST_ANALYTICS_FIELDS]
+
+    def served_ids(self) -> list[str]:
+        """The id of each object of data: its ``id``, else the asked ids not refused in
+        ``errors``, in order."""
+        refused = {
+            e.get("resource_id") for e in self.body.get("errors") or [] if isinstance(e, dict)
+        }
+        served = iter([i for i in self.ids if i not in refused])
+        return [str(post.get("id") or next(served, "")) for post in self.data]
+
+    def first(self) -> dict[str, Any]:
+        if not self.data:
+            raise TamperError("no requested post is served")
+        return self.data[0]
+
+    def first_metric(self, post: dict[str, Any]) -> str:
+        """The first asked metric the post carries (its total or its first bucket)."""
+        buckets = post.get("timestamped_metrics") or [{}]
+        for metric in self.metrics:
+            if metric in post or metric in (buckets[0].get("metrics") or {}):
+                return metric
+        raise TamperError("the first post carries no asked metric")
+
+    def buckets(self, post: dict[str, Any]) -> list[dict[str, Any]]:
+        buckets = post.get("timestamped_metrics")
+        if not isinstance(buckets, list) or not buckets:
+            raise TamperError("the first post has no bucket in timestamped_metrics")
+        return buckets
+
+    def drop_post(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self.ids):
+            raise TamperError(f"index {index}: the request names {len(self.ids)} ids")
+        wanted = self.ids[index]
+        kept = [p for p, i in zip(self.data, self.served_ids(), strict=True) if i != wanted]
+        if len(kept) == len(self.data):
+            raise TamperError(f"post {wanted} is not served")
+        self.body["data"] = kept
+        return self.body
+
+    def drop_metric(self, metric: str | None) -> dict[str, Any]:
+        post = self.first()
+        metric = metric or self.first_metric(post)
+        removed = post.pop(metric, None) is not None
+        for bucket in post.get("timestamped_metrics") or []:
+            removed = (bucket.get("metrics") or {}).pop(metric, None) is not None or removed
+        if not removed:
+            raise TamperError(f"the first post has no {metric}")
+        return self.body
+
+    def extra_post(self, post_id: str) -> dict[str, Any]:
+        post = copy.deepcopy(self.first())
+        post["id"] = post_id
+        self.data.append(post)
+        return self.body
+
+    def extra_metric(self, metric: str | None) -> dict[str, Any]:
+        if metric is None:
+            unasked = [m for m in POST_ANALYTICS_FIELDS if m not in self.metrics]
+            if not unasked:
+                raise TamperError("every metric was requested; pass metric=")
+            metric = unasked[0]
+        post = self.first()
+        source = self.first_metric(post)
+        if source in post:
+            post[metric] = post[source]
+        for bucket in post.get("timestamped_metrics") or []:
+            metrics = bucket.get("metrics") or {}
+            if source in metrics:
+                metrics[metric] = metrics[source]
+        return self.body
+
+    def set_count(self, value: Any) -> dict[str, Any]:
+        post = self.first()
+        metric = self.first_metric(post)
+        buckets = post.get("timestamped_metrics")
+        if isinstance(buckets, list) and buckets:
+            buckets[0]["metrics"][metric] = value
+        else:
+            post[metric] = value
+        return self.body
+
+    def next_start(self) -> str:
+        """The first bucket start on the query's grid at or after ``end_time``: outside the
+        window."""
+        try:
+            start = analytics.date_time(self.params["start_time"])
+            end = analytics.date_time(self.params["end_time"])
+        except (KeyError, ValueError):
+            raise TamperError("the query has no window to place a bucket after") from None
+        step = analytics.STEPS.get(self.params.get("granularity", "total"), end - start)
+        return analytics.timestamp(start + -(-(end - start) // step) * step)
+
+
+@_kind("drop-bucket", (ANALYTICS_ROUTE,))
+def drop_bucket(body: Any, request: TamperRequest, *, timestamp: str | None = None) -> Any:
+    """The bucket starting at timestamp (default the first) removed from the first post's
+    timestamped_metrics."""
+    posts = _Posts(body, request)
+    buckets = posts.buckets(posts.first())
+    wanted = timestamp or buckets[0].get("timestamp")
+    kept = [b for b in buckets if b.get("timestamp") != wanted]
+    if len(kept) == len(buckets):
+        raise TamperError(f"the first post has no bucket at {wanted}")
+    posts.first()["timestamped_metrics"] = kept
+    return posts.body
+
+
+@_kind("extra-bucket", (ANALYTICS_ROUTE,))
+def extra_bucket(
+    body: Any, request: TamperRequest, *, timestamp: str | None = None, value: Any = 777
+) -> Any:
+    """A bucket at timestamp (default the grid's first start at or after end_time, outside
+    the window) added to the end of the first post's timestamped_metrics, the first bucket's
+    metrics each set to value."""
+    posts = _Posts(body, request)
+    buckets = posts.buckets(posts.first())
+    metrics = dict.fromkeys(buckets[0].get("metrics") or {}, value)
+    buckets.append({"timestamp": timestamp or posts.next_start(), "metrics": metrics})
+    return posts.body
+
+
+@_kind("duplicate-bucket", (ANALYTICS_ROUTE,))
+def duplicate_bucket(body: Any, request: TamperRequest, *, index: int = 0) -> Any:
+    """The first post's index-th bucket repeated right after itself."""
+    posts = _Posts(body, request)
+    buckets = posts.buckets(posts.first())
+    if not 0 <= index < len(buckets):
+        raise TamperError(f"index {index}: the first post has {len(buckets)} buckets")
+    buckets.insert(index + 1, copy.deepcopy(buckets[index]))
+    return posts.body
+
+
+@_kind("shift-bucket", (ANALYTICS_ROUTE,))
+def shift_bucket(body: Any, request: TamperRequest, *, index: int = 0, minutes: int = 30) -> Any:
+    """The first post's index-th bucket's timestamp moved minutes later, off the grid."""
+    posts = _Posts(body, request)
+    buckets = posts.buckets(posts.first())
+    if not 0 <= index < len(buckets):
+        raise TamperError(f"index {index}: the first post has {len(buckets)} buckets")
+    try:
+        moment = analytics.date_time(str(buckets[index]["timestamp"]))
+    except (KeyError, ValueError):
+        raise TamperError(f"bucket {index} has no timestamp to shift") from None
+    buckets[index]["timestamp"] = analytics.timestamp(moment + timedelta(minutes=minutes))
+    return posts.body
 
 
 # ---------------------------------------------------------------------------- v2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,16 +61,32 @@ class V2Error(Exception):
         self.body = body
 
 
-def _invalid(parameter: str, value: str, message: str) -> V2Error:
+def invalid_request(
+    parameters: Mapping[str, Sequence[str]], message: str, *, problems: str = _PROBLEMS
+) -> V2Error:
+    """v2's 400 for a bad query: each parameter at fault with its values, and what is wrong.
+
+    ``problems`` is the problem-type base: the older routes keep api.twitter.com's, Post
+    analytics' description names api.x.com's.
+    """
     return V2Error(
         400,
         {
-            "errors": [{"parameters": {parameter: [value]}, "message": message}],
+            "errors": [
+                {
+                    "parameters": {name: list(values) for name, values in parameters.items()},
+                    "message": message,
+                }
+            ],
             "title": "Invalid Request",
             "detail": "One or more parameters to your request was invalid.",
-            "type": f"{_PROBLEMS}invalid-request",
+            "type": f"{problems}invalid-request",
         },
     )
+
+
+def _invalid(parameter: str, value: str, message: str) -> V2Error:
+    return invalid_request({parameter: [value]}, message)
 
 
 def answer(

@@ -671,6 +671,7 @@ def test_the_kinds_each_with_a_one_line_doc():
         *("unavailable-string", "unavailable-and-served", "unavailable", "refuse"),
         *("data-null", "tweet-without-id", "user-id", "public-count", "same-next-token"),
         *("extra-lookup-tweet", "deep-nesting", "gzip-bomb", "big-body"),
+        *("drop-bucket", "extra-bucket", "duplicate-bucket", "shift-bucket"),
     }
     for kind in TAMPER_KINDS.values():
         assert kind.doc
