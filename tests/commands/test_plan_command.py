@@ -49,7 +49,10 @@ def test_recent_mode_plan(sandbox, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "Plan for historical_engagement (api engagement_api; no call to the Engagement API was made):"
+    assert lines[0] == (
+        "Plan for historical_engagement (api engagement_api; no call to the Engagement API "
+        "was made):"
+    )
     assert lines[3:] == [
         "  account @sandbox_brand: 60 tweets (recent mode)",
         "    groups of tweets that need the same days: 1; their windows of <= 28 days: 3; "

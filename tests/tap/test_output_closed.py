@@ -181,7 +181,10 @@ def test_plan_piped_to_head_gives_its_first_line_and_no_error(big_config):
     process.stdout.close()
     stderr = process.stderr.read()
     assert process.wait(timeout=30) == 0, stderr
-    assert first == "Plan for historical_engagement (api engagement_api; no call to the Engagement API was made):\n"
+    assert first == (
+        "Plan for historical_engagement (api engagement_api; no call to the Engagement API "
+        "was made):\n"
+    )
     assert _error_lines(stderr) == []
 
 
