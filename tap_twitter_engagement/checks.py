@@ -500,9 +500,11 @@ def _place(series: dict[str, Any], metric: str, start: datetime, value: Any, hou
     """Put one bucket's count (``None``, not served, is left out); ``False`` when repeated."""
     by_day = series.setdefault(metric, {})
     day = start.date().isoformat()
-    if not hourly:
-        return by_day.setdefault(day, value) is value
-    return by_day.setdefault(day, {}).setdefault(f"{start.hour:02d}", value) is value
+    where, key = (by_day, day) if not hourly else (by_day.setdefault(day, {}), f"{start.hour:02d}")
+    if key in where:
+        return False
+    where[key] = value
+    return True
 
 
 def _zero_fill(

@@ -15,7 +15,9 @@ from twitter_engagement_sandbox import Sandbox
 
 @pytest.fixture(scope="session")
 def session_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=7, tweets=150, revision_hours=0, rate_limit_per_second=0) as sandbox:
+    with Sandbox(
+        seed=7, tweets=150, revision_hours=0, rate_limit_per_second=0, analytics_rate_limit=0
+    ) as sandbox:
         KNOWN_SECRETS.update(sandbox.credentials.values())
         yield sandbox
 

@@ -107,6 +107,8 @@ class LoggedRequest:
     at: float
     #: The tamper that changed the answer: its kind, or its function's ``__name__``.
     tamper: str | None = None
+    #: A GET's query parameters (each name once; ``None`` for a POST).
+    params: dict[str, str] | None = None
 
 
 @dataclass
@@ -310,6 +312,7 @@ class Handler(BaseHTTPRequestHandler):
                         self._fault,
                         time.time(),
                         self._tamper,
+                        _params(url.query) if method == "GET" else None,
                     )
                 )
 

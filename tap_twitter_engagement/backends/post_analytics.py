@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tap_twitter_engagement.api import format_api_time
 from tap_twitter_engagement.backends.engagement import refusing
 from tap_twitter_engagement.checks import Asked, Served, check_analytics
-from tap_twitter_engagement.client import ANALYTICS_PATH
+from tap_twitter_engagement.client import ANALYTICS_PATH, bucket
 from tap_twitter_engagement.engine import Limits
 from tap_twitter_engagement.metrics import POST_ANALYTICS_NAMES
 
@@ -38,7 +38,7 @@ class PostAnalytics:
     name = "post_analytics"
     endpoint = "analytics"
     where = f"GET {ANALYTICS_PATH}"
-    bucket = ANALYTICS_PATH
+    bucket = bucket(ANALYTICS_PATH)
 
     def __init__(self, settings: Settings) -> None:
         self.limits = Limits(max_ids=MAX_IDS, max_days=settings.post_analytics_max_days)

@@ -55,8 +55,7 @@ def describe(run: Run, state: Mapping[str, Any] | None, now: datetime) -> list[s
     period = engine.period(now)
     days = (period.end - period.start).total_seconds() / 86400
     lines = [
-        f"Plan for {stream} (api {settings.api}; no call to {API_TITLES[settings.api]} was "
-        "made):",
+        f"Plan for {stream} (api {settings.api}; no call to {API_TITLES[settings.api]} was made):",
         f"  period: {format_api_time(period.start)} to {format_api_time(period.end)} "
         f"({days:g} days)",
         f"  metrics: {len(settings.engagement_types)}; group_by: {', '.join(settings.group_by)}",

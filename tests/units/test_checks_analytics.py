@@ -231,3 +231,11 @@ def test_an_offset_timestamp_is_read_in_utc() -> None:
     ]
     served = check({"data": [{"id": OLD, "timestamped_metrics": buckets}]})
     assert served.grouping[OLD]["favorites"] == {"2026-04-28": 1, "2026-04-29": 2}
+
+
+@pytest.mark.parametrize("hourly", [False, True])
+def test_a_repeated_bucket_is_dropped_even_with_the_same_count(hourly: bool) -> None:
+    asked = Asked((OLD,), ("favorites",), START, START + timedelta(days=1), hourly=hourly)
+    body = {"data": [post(OLD, [(START, {"likes": 0}), (START, {"likes": 0})])]}
+    served = check(body, asked)
+    assert served.tally.dropped["bucket(s) repeated"] == 1
