@@ -144,7 +144,7 @@ def test_the_hub_definition_selects_the_historical_engagement_and_has_the_plan_c
         "description": extractor["commands"]["plan"]["description"],
     }
     assert definition["commands"] == extractor["commands"] == {"plan": plan}
-    assert "Engagement API" in plan["description"]
+    assert "without calling the API it reads" in plan["description"]
 
 
 def test_the_default_selection_matches_every_historical_shape_and_nothing_else():
