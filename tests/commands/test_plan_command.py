@@ -1,4 +1,4 @@
-"""The plan command: what a sync would do, with no Engagement API call."""
+"""The plan command: what a sync would do, with no call to the API it reads."""
 
 from __future__ import annotations
 
@@ -69,6 +69,33 @@ def test_recent_mode_plan(sandbox, tmp_path):
         "  accounts: no more requests (GET /2/users/me, read once per account)",
     ]
     assert not sandbox.requests("insights/historical")
+
+
+def test_post_analytics_plan_counts_its_requests_and_time_at_the_apps_budget(sandbox, tmp_path):
+    result = _plan(
+        sandbox.tap_config(api="post_analytics", number_of_tweets=60, days_back_to_start_from=57),
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "Plan for historical_engagement (api post_analytics; no call to Post analytics was made):"
+    )
+    assert lines[2] == "  metrics: 20; group_by: tweet.id, engagement.type, engagement.day"
+    assert lines[3:] == [
+        "  account @sandbox_brand: 60 tweets (recent mode)",
+        "    groups of tweets that need the same days: 1; their windows of <= 28 days: 3; "
+        "batches of <= 100 ids per window",
+        "    requests: 3: 3 backfill (days never delivered), 0 incremental (lookback and new days)",
+        "  accounts: 1",
+        "  time: 3 requests at 300/15 min per app (paced at 95% of it): at least 7 s (0 min 07 s) "
+        "for the whole run",
+        "Other streams, if selected:",
+        "  engagement_totals, engagement_28hr: not served by Post analytics (refused)",
+        "  tweets: 0 v2 lookups",
+        "  accounts: no more requests (GET /2/users/me, read once per account)",
+    ]
+    assert not sandbox.requests("2/tweets/analytics")
 
 
 def test_manual_mode_counts_distinct_authors(sandbox, tmp_path):
