@@ -430,6 +430,7 @@ def check_analytics(data: Mapping[str, Any], asked: Asked, where: str) -> Served
             tally.drop("post(s) repeated", tweet_id)
             continue
         series = grouping[tweet_id] = {}
+        nulls: set[str] = set()
         at = f"post {tweet_id}"
         for bucket in _series(post.get("timestamped_metrics"), at):
             start = _timestamp(bucket.get("timestamp"), f"{at} timestamp")
@@ -438,9 +439,12 @@ def check_analytics(data: Mapping[str, Any], asked: Asked, where: str) -> Served
                 continue
             for name, value in mapping(bucket.get("metrics") or {}, f"{at} metrics").items():
                 metric = record_name.get(name, name)
-                if value is not None and not _place(series, metric, start, value, asked.hourly):
+                if value is None:  # not served; never filled in, whatever the total says
+                    nulls.add(metric)
+                elif not _place(series, metric, start, value, asked.hourly):
                     tally.drop("bucket(s) repeated", f"{start.isoformat()} ({at} {name})")
-        _zero_fill(post, series, record_name, expected, asked.hourly, at, tally)
+        fillable = {n: m for n, m in record_name.items() if m not in nulls}
+        _zero_fill(post, series, fillable, expected, asked.hourly, at, tally)
     body = {"canonical": grouping, "unavailable_tweet_ids": list(refused)}
     served = check_series(body, "canonical", asked, where)
     served.tally.merge(tally)
@@ -517,7 +521,8 @@ def _zero_fill(
     tally: Tally,
 ) -> None:
     """Fill the asked buckets a post's series left out with zeros, per metric, when the post's
-    total for it is the sum of the buckets that arrived (see :func:`check_analytics`)."""
+    total for it is the sum of the buckets that arrived (see :func:`check_analytics`; a metric
+    with a ``null`` bucket is not in ``record_name``: its missing buckets are unknown)."""
     keys = [
         (day, HOUR_KEYS[hour] if hourly else None)
         for day, hours in expected.items()

@@ -207,9 +207,10 @@ class Settings:
         Spec(
             th.IntegerType(minimum=1, maximum=366),
             "Post analytics max days",
-            "With api post_analytics: the most days one request spans. X does not say what "
-            "the API allows; 28 is the span the Engagement API documents for the same data. "
-            "Lower it if the API refuses the time range.",
+            "With api post_analytics: the most days one request spans (hourly: at most 28, "
+            "which keeps a response near 30 MB). X does not say what the API allows; 28 is the "
+            "span the Engagement API documents for the same data. Lower it if the API refuses "
+            "the time range.",
             default=28,
         )
     )
@@ -247,7 +248,8 @@ class Settings:
         Spec(
             th.ArrayType(th.StringType(pattern=r"^[0-9]+$")),
             "Tweet ids",
-            "Manual mode: tweet ids as strings of digits; any number, batched 25 per request. "
+            "Manual mode: tweet ids as strings of digits; any number, batched per request (25 "
+            "for the Engagement API, 100 for Post analytics). "
             "Domo: Tweets.",
             per_account=True,
         )

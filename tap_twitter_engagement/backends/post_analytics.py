@@ -20,6 +20,7 @@ from tap_twitter_engagement.checks import Asked, Served, check_analytics
 from tap_twitter_engagement.client import ANALYTICS_PATH, bucket
 from tap_twitter_engagement.engine import Limits
 from tap_twitter_engagement.metrics import POST_ANALYTICS_NAMES
+from tap_twitter_engagement.rollup import needs_hours
 
 if TYPE_CHECKING:
     from tap_twitter_engagement.run import AccountRun
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 #: Post ids per request (X's description: 1 to 100).
 MAX_IDS = 100
+#: Hourly windows span at most this many days whatever ``post_analytics_max_days`` says: 100
+#: posts x 20 metrics x 28 days x 24 hours is about 30 MB of JSON, half the body the client
+#: accepts (``client.MAX_BODY_BYTES``).
+HOURLY_MAX_DAYS = 28
 #: X's rate-limit table: this many requests per app, and per user, in each window (seconds).
 WINDOW_SECONDS = 15 * 60
 
@@ -41,7 +46,10 @@ class PostAnalytics:
     bucket = bucket(ANALYTICS_PATH)
 
     def __init__(self, settings: Settings) -> None:
-        self.limits = Limits(max_ids=MAX_IDS, max_days=settings.post_analytics_max_days)
+        days = settings.post_analytics_max_days
+        if needs_hours(settings.group_by):
+            days = min(days, HOURLY_MAX_DAYS)
+        self.limits = Limits(max_ids=MAX_IDS, max_days=days)
         self.budget: tuple[int, float] | None = (
             settings.post_analytics_requests_per_15_minutes,
             float(WINDOW_SECONDS),

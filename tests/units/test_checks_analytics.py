@@ -91,11 +91,10 @@ def test_a_left_out_bucket_is_missing_without_a_total_and_zero_when_the_total_sa
     assert over.grouping[OLD]["favorites"] == {"2026-04-28": 5, "2026-04-29": 1}
 
 
-def test_a_null_count_is_not_served() -> None:
-    body = {
-        "data": [post(OLD, [(START, {"likes": None}), (START + timedelta(days=1), {"likes": 2})])]
-    }
-    served = check(body)
+@pytest.mark.parametrize("total", [None, 2])
+def test_a_null_count_is_not_served_even_when_the_total_would_make_it_a_zero(total) -> None:
+    buckets = [(START, {"likes": None}), (START + timedelta(days=1), {"likes": 2})]
+    served = check({"data": [post(OLD, buckets, likes=total)]})
     assert served.missing == [(OLD, "favorites", "2026-04-28", None)]
     assert served.grouping[OLD]["favorites"] == {"2026-04-29": 2}
 
