@@ -34,9 +34,15 @@ class SkipReason(enum.StrEnum):
 
 
 _DESCRIPTIONS = {
-    SkipReason.UNAVAILABLE: "deleted or no longer public (unavailable_tweet_ids)",
+    SkipReason.UNAVAILABLE: (
+        "deleted or no longer public (unavailable_tweet_ids; Post analytics: a not-found or "
+        "unavailable problem)"
+    ),
     SkipReason.PROTECTED: "protected account (400 Tweet ID(s) are unavailable)",
-    SkipReason.OTHER_AUTHOR: "authored by another account than the access token's (403)",
+    SkipReason.OTHER_AUTHOR: (
+        "authored by another account than the access token's (403; Post analytics: a "
+        "not-authorized-for-resource problem)"
+    ),
     SkipReason.UNSUPPORTED_VIDEO_VIEWS: "video older than 1800 days, no video_views",
     SkipReason.UNSUPPORTED_IMPRESSIONS_ENGAGEMENTS: (
         "older than 90 days, no impressions/engagements"
