@@ -120,7 +120,7 @@ class Stopped(SystemExit):
 
 
 class TapTwitterEngagement(Tap):
-    """Singer tap for the X (Twitter) Enterprise Engagement API (``__doc__`` is set below)."""
+    """Singer tap for X (Twitter) engagement metrics (``__doc__`` is set below)."""
 
     name = "tap-twitter-engagement"
     package_name = "tap-twitter-engagement"
@@ -414,7 +414,8 @@ def reconcile_catalog(catalog: Catalog, settings: Settings, logger: logging.Logg
 
 # `--about` prints the class docstring inside an indented template: keep it on one line.
 TapTwitterEngagement.__doc__ = (
-    "Singer tap for the X (Twitter) Enterprise Engagement API. Streams: historical_engagement "
+    "Singer tap for the X (Twitter) Enterprise Engagement API, or X API v2 Post analytics "
+    "(setting api). Streams: historical_engagement "
     "(selected by default: Domo's Historical Engagement report; another group_by or layout "
     "writes historical_engagement_by_<parts> or _wide), tracked (selected by default: what the "
     "configuration tracks), engagement_totals, engagement_28hr, tweets, skipped_tweets, "

@@ -115,7 +115,7 @@ def definition(pip_url: str = f"git+{REPO_URL}.git") -> dict[str, Any]:
         "variant": "tap-twitter-engagement",
         "label": "X (Twitter) Engagement",
         "description": "Tweet impressions and engagement metrics from the X (Twitter) "
-        "Enterprise Engagement API",
+        "Enterprise Engagement API or X API v2 Post analytics",
         "logo_url": "/assets/logos/extractors/twitter.png",
         "domain_url": "https://docs.x.com/x-api/enterprise-gnip-2.0/fundamentals/engagement-api",
         "repo": REPO_URL,
