@@ -1,10 +1,11 @@
 """``make bench``: throughput, request count, latency hiding, memory and pacing, side by side.
 
 The sandbox runs in this process; every tap run is a separate process (so the two do not share a
-GIL), and timings are the SDK's own ``sync_duration`` metric of the stream, so interpreter start-up
-is left out of both the tap and the floor. Results are printed as a table and written to
-BENCHMARKS.md with the machine's description. ``--smoke`` runs every measurement tiny (seconds),
-for the test suite, and writes nothing.
+GIL), started through ``alone.py`` so that its peak RSS and CPU are its own; timings are the SDK's
+own ``sync_duration`` metric of the historical stream, so interpreter start-up is left out of both
+the tap and the floor. Results are printed as a table and written to BENCHMARKS.md with the
+machine's description. ``--smoke`` runs every measurement tiny (seconds), for the test suite, and
+``--only`` some of them; neither writes anything.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from tap_twitter_engagement.backends.engagement import EngagementApi
 from tap_twitter_engagement.coverage import Coverage, Shape
@@ -32,7 +34,8 @@ from tap_twitter_engagement.settings import Settings
 from twitter_engagement_sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
-_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+)')
+_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+),"tags":\{"stream":"(\w+)"')
+_RECORDS = re.compile(r'"metric":"record_count","value":([0-9]+),"tags":\{"stream":"(\w+)"')
 
 
 @dataclass
@@ -45,30 +48,61 @@ class Row:
     ok: bool
 
 
-def run_tap(config: dict, *, output: Path | None = None) -> tuple[float, int, int]:
-    """A tap process: (sync seconds per the SDK, records written, peak RSS in KiB)."""
+@dataclass(frozen=True)
+class TapRun:
+    """One tap process, measured alone (``alone.py``)."""
+
+    #: The historical stream's sync, by the SDK's own ``sync_duration`` (start-up left out).
+    seconds: float
+    #: RECORD messages of the historical stream, by the SDK's ``record_count`` metric.
+    records: int
+    #: Peak RSS of the tap process itself (``wait4``), not of the benchmark that started it.
+    maxrss_kib: int
+    #: User + system CPU of the whole tap process (``wait4``), start-up included.
+    cpu_seconds: float
+
+
+def run_alone(command: list[str], *, stdout: Any, stderr: Any) -> dict[str, Any]:
+    """A command started through ``alone.py``: its exit code, peak RSS and CPU, its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "usage.json"
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "alone.py"), str(result), *command],
+            stdout=stdout,
+            stderr=stderr,
+            cwd=ROOT,
+            check=False,
+        )
+        return dict(json.loads(result.read_text()))
+
+
+def run_tap(config: dict, *, output: Path | None = None) -> TapRun:
+    """A tap process (its output to ``output``, else discarded), measured alone."""
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "config.json"
         config_path.write_text(json.dumps(config))
-        out_path = output or Path(tmp) / "out.singer"
-        with out_path.open("wb") as out, (Path(tmp) / "err.log").open("wb") as err:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)],
-                stdout=out,
-                stderr=err,
-                cwd=ROOT,
-            )
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-        log = (Path(tmp) / "err.log").read_text()
-        if process.returncode != 0:
-            raise SystemExit(f"tap failed ({process.returncode}):\n{log[-3000:]}")
-        records = sum(1 for line in out_path.open() if line.startswith('{"type":"RECORD"'))
-    return float(_DURATION.findall(log)[-1]), records, usage.ru_maxrss
+        err_path = Path(tmp) / "err.log"
+        command = [sys.executable, "-m", "tap_twitter_engagement", "--config", str(config_path)]
+        with (
+            output.open("wb") if output else open(os.devnull, "wb") as out,
+            err_path.open("wb") as err,
+        ):
+            usage = run_alone(command, stdout=out, stderr=err)
+        log = err_path.read_text()
+    if usage["code"] != 0:
+        raise SystemExit(f"tap failed ({usage['code']}):\n{log[-3000:]}")
+    durations = [float(v) for v, stream in _DURATION.findall(log) if _historical(stream)]
+    records = sum(int(v) for v, stream in _RECORDS.findall(log) if _historical(stream))
+    return TapRun(durations[-1], records, usage["maxrss_kib"], usage["cpu_seconds"])
 
 
-def run_floor(records_file: Path, level: str = "RECURSIVE") -> tuple[float, int]:
-    """The same records through a bare SDK stream with the msgspec writer, no HTTP."""
+def _historical(stream: str) -> bool:
+    return stream.startswith("historical_engagement")
+
+
+def run_floor(records_file: Path, level: str = "NONE") -> tuple[float, float, int]:
+    """The same records through a bare SDK stream with the msgspec writer, no HTTP: its sync's
+    wall and CPU seconds, and the records it wrote."""
     with tempfile.TemporaryFile() as err:
         subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(records_file), level],
@@ -80,7 +114,17 @@ def run_floor(records_file: Path, level: str = "RECURSIVE") -> tuple[float, int]
         err.seek(0)
         log = err.read().decode()
     result = json.loads(log.strip().splitlines()[-1])
-    return float(result["seconds"]), int(result["records"])
+    return float(result["seconds"]), float(result["cpu_seconds"]), int(result["records"])
+
+
+def startup_cpu() -> float:
+    """CPU seconds of a tap process that only starts (``--about``): the interpreter and the
+    imports, which the floor's own CPU figure leaves out. The least of three."""
+    command = [sys.executable, "-m", "tap_twitter_engagement", "--about"]
+    quiet = subprocess.DEVNULL
+    return min(
+        float(run_alone(command, stdout=quiet, stderr=quiet)["cpu_seconds"]) for _ in range(3)
+    )
 
 
 def manual(sandbox: Sandbox, n_ids: int, days: int, metrics: list[str], **extra: object) -> dict:
@@ -108,38 +152,44 @@ def throughput_and_requests(sandbox: Sandbox, scale: float) -> list[Row]:
     config = manual(sandbox, n_ids, days, ALL)
     run_tap(config)  # warm the sandbox's model caches: its compute stands in for the remote API
     sandbox.reset()
-    levels = ("RECURSIVE", "ROOT_ONLY", "NONE")
-    tap_runs: list[float] = []
-    floor_runs: dict[str, list[float]] = {level: [] for level in levels}
+    levels = ("NONE", "ROOT_ONLY", "RECURSIVE")
+    taps: list[TapRun] = []
+    floor_runs: dict[str, list[tuple[float, float]]] = {level: [] for level in levels}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "tap.singer"
         # Best of ROUNDS, tap and floors interleaved: on a shared machine a single run measures
         # the neighbours as much as the code.
         for round_ in range(ROUNDS):
             sandbox.reset()
-            seconds, records, _ = run_tap(config, output=out)
-            tap_runs.append(records / seconds)
+            taps.append(run_tap(config, output=out))
             if round_ == 0:
                 made = len([r for r in sandbox.requests("insights/historical") if r.status == 200])
             for level in levels:
-                secs, count = run_floor(out, level)
-                floor_runs[level].append(count / secs)
-    tap_rate = max(tap_runs)
-    rates = {level: max(runs) for level, runs in floor_runs.items()}
+                secs, cpu, count = run_floor(out, level)
+                floor_runs[level].append((count / secs, count / cpu))
+    records = taps[0].records
+    tap_rate = max(records / t.seconds for t in taps)
+    rates = {level: max(rate for rate, _ in runs) for level, runs in floor_runs.items()}
+    floor_cpu = records / max(per_cpu for _, per_cpu in floor_runs["NONE"])
+    startup = startup_cpu()
+    tap_cpu = min(t.cpu_seconds for t in taps)
+    ratio, cpu_ratio = tap_rate / rates["NONE"], floor_cpu / max(tap_cpu - startup, 1e-9)
     minimum = math.ceil(n_ids / 25) * math.ceil(days / 28)
-    ratio = tap_rate / rates["RECURSIVE"]
     return [
         Row(
             f"1. throughput, {records:,} records ({n_ids} tweets x {days} days x 17 metrics)",
-            f"tap {tap_rate:,.0f} rec/s; floor (bare SDK stream, msgspec, default RECURSIVE "
-            f"conformance) {rates['RECURSIVE']:,.0f} rec/s; ratio {ratio:.2f}",
-            ">= 0.80",
+            f"wall: tap {tap_rate:,.0f} rec/s vs floor (bare SDK stream, msgspec, NONE "
+            f"conformance as the tap) {rates['NONE']:,.0f} rec/s = {ratio:.2f}; CPU: tap "
+            f"{tap_cpu - startup:.2f} s (+ {startup:.2f} s start-up) vs floor {floor_cpu:.2f} s "
+            f"= {cpu_ratio:.2f}",
+            ">= 0.80 (wall)",
             ratio >= 0.8,
         ),
         Row(
             "1b. floor by TYPE_CONFORMANCE_LEVEL (the tap uses NONE: its records are typed)",
-            f"RECURSIVE {rates['RECURSIVE']:,.0f}, ROOT_ONLY {rates['ROOT_ONLY']:,.0f}, NONE "
-            f"{rates['NONE']:,.0f} rec/s; tap / NONE floor {tap_rate / rates['NONE']:.2f}",
+            f"NONE {rates['NONE']:,.0f}, ROOT_ONLY {rates['ROOT_ONLY']:,.0f}, RECURSIVE "
+            f"{rates['RECURSIVE']:,.0f} rec/s; tap / RECURSIVE floor "
+            f"{tap_rate / rates['RECURSIVE']:.2f}",
             "(reported)",
             True,
         ),
@@ -159,9 +209,9 @@ def latency_hiding(sandbox: Sandbox, scale: float) -> list[Row]:
     for workers in (1, 4, 8):
         sandbox.reset()
         sandbox.faults.latency_ms = int(latency * 1000)
-        seconds, _, _ = run_tap(
+        seconds = run_tap(
             manual(sandbox, n_ids, days, ["impressions"], max_concurrent_requests=workers)
-        )
+        ).seconds
         made = len(sandbox.requests("insights/historical"))
         # Before them, one GET /2/users/me names the account's partition: it cannot overlap.
         users = len(sandbox.requests("2/users/me"))
@@ -181,23 +231,50 @@ def latency_hiding(sandbox: Sandbox, scale: float) -> list[Row]:
 
 
 def memory(sandbox: Sandbox, scale: float) -> list[Row]:
+    """Peak RSS of the tap alone at daily grain, 1x and 10x the records."""
     small = (max(2, int(25 * scale)), max(2, int(56 * scale)))
     large = (small[0] * 5, small[1] * 2)
-    results = []
-    for n_ids, days in (small, large):
-        sandbox.reset()
-        _, records, rss = run_tap(manual(sandbox, n_ids, days, ALL))
-        results.append((records, rss))
-    (r1, m1), (r10, m10) = results
+    (r1, m1), (r10, m10) = (_peak(sandbox, n_ids, days) for n_ids, days in (small, large))
     ratio = m10 / m1
     return [
         Row(
-            f"4. peak RSS, {r1:,} vs {r10:,} records ({r10 / r1:.0f}x)",
+            f"4. peak RSS of the tap, daily grain, {r1:,} vs {r10:,} records ({r10 / r1:.0f}x)",
             f"{m1 / 1024:.0f} MiB vs {m10 / 1024:.0f} MiB = {ratio:.2f}x",
             "<= 1.20x",
             ratio <= 1.2,
         )
     ]
+
+
+HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
+
+
+def hourly_memory(sandbox: Sandbox, scale: float) -> list[Row]:
+    """Peak RSS of the tap alone at hourly grain: 1x is already more requests than are in
+    flight at once (4 windows of the largest response, 25 tweets x 17 metrics x 28 days x 24
+    hours), 10x has ten times the tweets; default ``max_concurrent_requests`` and
+    ``memory_budget_mb``."""
+    days = 112 if scale >= 1 else 30
+    small = 25 if scale >= 1 else 2
+    runs = [_peak(sandbox, n_ids, days, group_by=HOURLY) for n_ids in (small, small * 10)]
+    (r1, m1), (r10, m10) = runs
+    ratio = m10 / m1
+    return [
+        Row(
+            f"4b. peak RSS of the tap, hourly grain, {r1:,} vs {r10:,} records "
+            f"({r10 / r1:.0f}x; {small} vs {small * 10} tweets x {days} days x 17 metrics)",
+            f"{m1 / 1024:.0f} MiB vs {m10 / 1024:.0f} MiB = {ratio:.2f}x",
+            "<= 1.20x",
+            ratio <= 1.2,
+        )
+    ]
+
+
+def _peak(sandbox: Sandbox, n_ids: int, days: int, **extra: object) -> tuple[int, int]:
+    """Records and peak RSS (KiB) of one tap run over all metrics, its output discarded."""
+    sandbox.reset()
+    run = run_tap(manual(sandbox, n_ids, days, ALL, **extra))
+    return run.records, run.maxrss_kib
 
 
 def pacing(sandbox: Sandbox, scale: float) -> list[Row]:
@@ -414,6 +491,34 @@ def pacing_accounts(sandbox: Sandbox, scale: float) -> list[Row]:  # noqa: ARG00
     return rows
 
 
+def record_vs_batch(sandbox: Sandbox, scale: float) -> list[Row]:
+    """RECORD against BATCH messages at daily and hourly grain: ``benchmarks/batch.py``'s
+    ``record_vs_batch(sandbox, scale) -> list[Row]`` (rows ``9.``), once it exists."""
+    try:
+        import batch  # noqa: PLC0415 - benchmarks/batch.py, beside this script, is optional
+    except ModuleNotFoundError as exc:
+        if exc.name != "batch":
+            raise
+        return [Row("9. RECORD vs BATCH", "not measured: no benchmarks/batch.py", ">= 3x", False)]
+    rows: list[Row] = batch.record_vs_batch(sandbox, scale)
+    return rows
+
+
+#: Every measurement, in the table's order; ``--only`` picks some by name.
+MEASURES = (
+    throughput_and_requests,
+    latency_hiding,
+    memory,
+    hourly_memory,
+    pacing,
+    pacing_by_headers,
+    state_size,
+    many_accounts,
+    pacing_accounts,
+    record_vs_batch,
+)
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -448,28 +553,30 @@ def render(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, no BENCHMARKS.md")
+    names = [m.__name__ for m in MEASURES]
+    parser.add_argument(
+        "--only",
+        type=lambda v: v.split(","),
+        default=names,
+        help=f"comma-separated measurements to run (no BENCHMARKS.md): {', '.join(names)}",
+    )
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.only) - set(names))
+    if unknown:
+        parser.error(f"unknown measurement(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+    partial = set(args.only) != set(names)
     scale = 0.1 if args.smoke else 1.0
     started = time.monotonic()
     rows: list[Row] = []
     with Sandbox(
         seed=5, tweets=700, rate_limit_per_minute=100_000, rate_limit_per_second=0, revision_hours=0
     ) as sandbox:
-        for measure in (
-            throughput_and_requests,
-            latency_hiding,
-            memory,
-            pacing,
-            pacing_by_headers,
-            state_size,
-            many_accounts,
-            pacing_accounts,
-        ):
+        for measure in (m for m in MEASURES if m.__name__ in args.only):
             print(f"running {measure.__name__} ...", file=sys.stderr, flush=True)
             rows += measure(sandbox, scale)
     table = render(rows)
     print(table)
-    if not args.smoke:
+    if not (args.smoke or partial):
         text = (
             f"# Benchmarks\n\nProduced by `make bench` (`python benchmarks/bench.py`) on "
             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {time.monotonic() - started:.0f} s.\n\n"
@@ -479,15 +586,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(r.ok for r in rows) or args.smoke else 1
 
 
-NOTES = """How each is measured:
+NOTES = """How each is measured (every tap run is its own process, started through
+`benchmarks/alone.py`, so its peak RSS and CPU seconds are its own, by `wait4`, and not the
+benchmark's, which hosts the sandbox; each row states its yardstick and the ratio to it):
 1. A full sync against the sandbox (no added latency), records per second by the SDK's own
-   `sync_duration` metric, next to a floor: a bare singer-sdk stream with the msgspec writer
-   emitting the very same records, without HTTP (`benchmarks/floor.py`). Three rounds, tap and
-   floors interleaved, best of each reported (single runs vary by up to 2x on a shared machine).
+   `sync_duration` metric of the historical stream, against a floor: a bare singer-sdk stream
+   with the msgspec writer and the tap's own conformance level (NONE) emitting the very same
+   records, without HTTP (`benchmarks/floor.py`). CPU: the tap process's user + system seconds
+   less its start-up (a `--about` run: interpreter and imports), against the floor's sync's
+   `process_time`. Three rounds, tap and floors interleaved, best of each reported (single runs
+   vary by up to 2x on a shared machine). 1b: the floor at each conformance level.
 2. Successful historical requests the sandbox saw, against ceil(ids/25) x ceil(days/28).
 3. Sandbox latency added to every request; wall time (`sync_duration`) against
    requests x latency / concurrency, plus the one `GET /2/users/me` that comes first.
-4. Peak RSS of the tap process (`wait4`), 1x and 10x the records (5x the tweets, 2x the days).
+4. Peak RSS of the tap process, daily grain, 1x and 10x the records (5x the tweets, 2x the days).
+   4b: hourly grain, all 17 metrics, default `max_concurrent_requests` (4) and
+   `memory_budget_mb`: 1x is 25 tweets over 112 days (4 requests of the largest response, 25 x
+   17 x 28 x 24 counts, so the requests in flight are as many as the settings allow), 10x is 250
+   tweets (40 requests); the output is discarded, the records counted by the SDK's metric.
 5. Sandbox limited to R requests per minute per endpoint, tap paced with
    `max_requests_per_minute` R and 8 workers; the rate is requests over the time between the
    first and the last request the sandbox saw. 5b: the sandbox limits both per second (S) and per
@@ -497,16 +613,17 @@ NOTES = """How each is measured:
    metrics over 365 days: the usual case (every tweet delivered over the same days, one entry)
    and a worst case (each tweet over different days); then the time to work out the next run's
    needs and plan from it (the lookback plus one new day: 128 batches x 1 window).
+7. A sandbox of 50 accounts under one app limited to 600 requests a minute per endpoint; the
+   plan command's estimate for 50 x 200 tweets x 90 days (and the same requests at 60/min), then
+   a run with `max_requests_per_minute` 600 and 8 workers: wall time of the tap process (the v2
+   calls, 50 users and 100 timeline pages, included) and the 429s the sandbox sent.
 8. Sandboxes of 1, 5, 20 and 50 accounts under one app limited to 300 requests a minute and 5
    a second per endpoint, 300 ms latency on every request; the tap with those limits set, 4
    workers, each account's most recent tweets (its timeline read first, 60 historical requests
    in all, 50 with 50 accounts). Wall time from the first historical request sent to the last
    answered, against the ideal: the requests at the permitted rate (5 a second). The pacer
    spaces requests at 95 % of the limit, so 1.05x is the best it can do.
-7. A sandbox of 50 accounts under one app limited to 600 requests a minute per endpoint; the
-   plan command's estimate for 50 x 200 tweets x 90 days (and the same requests at 60/min), then
-   a run with `max_requests_per_minute` 600 and 8 workers: wall time of the tap process (the v2
-   calls, 50 users and 100 timeline pages, included) and the 429s the sandbox sent.
+9. RECORD against BATCH messages at daily and hourly grain (`benchmarks/batch.py`).
 """
 
 

@@ -1,9 +1,11 @@
 """The throughput floor: a bare singer-sdk stream writing given records with the msgspec writer.
 
-``python benchmarks/floor.py TAP_OUTPUT [LEVEL]`` loads the RECORD messages of a tap run into
-memory, then emits them again through the SDK with the same schema and the msgspec writer, without
-any HTTP, so the SDK's own per-record cost is the only cost. LEVEL is the type conformance level
-(``RECURSIVE``, the SDK's default for a bare stream, ``ROOT_ONLY`` or ``NONE``).
+``python benchmarks/floor.py TAP_OUTPUT [LEVEL]`` loads the historical stream's RECORD messages
+of a tap run into memory, then emits them again through the SDK with the same schema and the
+msgspec writer, without any HTTP, so the SDK's own per-record cost is the only cost. LEVEL is
+the type conformance level (``RECURSIVE``, the SDK's default for a bare stream, ``ROOT_ONLY`` or
+``NONE``, the tap's). It prints the sync's wall and CPU seconds (``process_time``: loading the
+records is left out).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def load(path: str) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
     with open(path) as lines:
         for line in lines:
             message = json.loads(line)
+            if not str(message.get("stream")).startswith("historical_engagement"):
+                continue  # the tap's other streams: the benchmark counts the historical one
             if message["type"] == "SCHEMA":
                 schema, keys = message["schema"], message["key_properties"]
             elif message["type"] == "RECORD":
@@ -56,7 +60,10 @@ class FloorTap(Tap):
 
 if __name__ == "__main__":
     floor = FloorTap(config={}, parse_env_config=False)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     floor.sync_all()
-    seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "records": len(RECORDS)}), file=sys.stderr)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        json.dumps({"seconds": seconds, "cpu_seconds": cpu, "records": len(RECORDS)}),
+        file=sys.stderr,
+    )
