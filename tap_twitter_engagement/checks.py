@@ -23,11 +23,14 @@ either: they were refused, and get no coverage.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from typing_extensions import override
 
 from tap_twitter_engagement.coverage import NOTHING, Days, days
 from tap_twitter_engagement.metrics import POST_ANALYTICS_NAMES
@@ -44,6 +47,7 @@ _DAY = timedelta(days=1)
 #: Hour keys as the API writes them ("00".."23"; a single digit is read too), and as kept.
 HOURS: dict[str, int] = {f"{h:02d}": h for h in range(24)} | {str(h): h for h in range(10)}
 HOUR_KEYS = tuple(f"{h:02d}" for h in range(24))
+_HOUR_INDEX = {key: hour for hour, key in enumerate(HOUR_KEYS)}
 #: Metrics an ``unsupported_*`` list excuses.
 _UNSUPPORTED = {
     "unsupported_for_video_views_tweet_ids": ("video_views",),
@@ -190,7 +194,8 @@ class Served:
     """One response checked against its request.
 
     ``grouping``: only what was asked, counts as ints, in the API's nesting (tweet, metric, day
-    key, and hour key when hourly; for ``/totals`` tweet and metric). ``delivered``: for each
+    key, and hour key when hourly, each day's hours an :class:`Hours`; for ``/totals`` tweet and
+    metric). ``delivered``: for each
     asked (tweet, metric), the days of the window that arrived whole. ``missing``: buckets
     (tweet, metric, day, hour or None) that did not arrive and were not excused, for withholding
     the output rows they belong to. ``unavailable``/``unsupported``: the ids the response named.
@@ -208,6 +213,59 @@ class Served:
     @property
     def no_video(self) -> frozenset[str]:
         return frozenset(self.unsupported.get("unsupported_for_video_views_tweet_ids", ()))
+
+
+class Hours(Mapping[str, int]):
+    """One day's hourly counts of a checked response, as the grouping keeps them: a mapping of
+    the hours that arrived (``"00"``..``"23"``) to their counts, like the dict it replaces.
+
+    Why not that dict: a response waits, checked, until its records are written, and at hourly
+    grain a dict of 24 keys and its int objects take about six times the memory of these 24
+    machine integers (``-1``: the hour did not arrive; counts are 0..2^63-1), so the responses
+    in flight hold little (``pipeline``).
+    """
+
+    __slots__ = ("_counts",)
+
+    def __init__(self, by_hour: Mapping[str, int]) -> None:
+        counts = array("q", _NO_HOURS)
+        for key, value in by_hour.items():
+            counts[_HOUR_INDEX[key]] = value
+        self._counts = counts
+
+    @override
+    def __getitem__(self, key: str) -> int:
+        hour = _HOUR_INDEX.get(key)
+        if hour is None or self._counts[hour] < 0:
+            raise KeyError(key)
+        return self._counts[hour]
+
+    @override
+    def __iter__(self) -> Iterator[str]:
+        return (HOUR_KEYS[hour] for hour, value in enumerate(self._counts) if value >= 0)
+
+    @override
+    def __len__(self) -> int:
+        return sum(value >= 0 for value in self._counts)
+
+    @override
+    def __repr__(self) -> str:
+        return f"Hours({dict(self)!r})"
+
+    def counts(self) -> Iterator[tuple[int, int]]:
+        """``(hour, count)`` of the hours that arrived, in hour order."""
+        return ((hour, value) for hour, value in enumerate(self._counts) if value >= 0)
+
+
+_NO_HOURS = array("q", [-1] * 24)
+
+
+def _compact(grouping: dict[str, dict[str, Any]]) -> None:
+    """Each day of an hourly grouping as :class:`Hours`, in place (after every check)."""
+    for metrics in grouping.values():
+        for by_day in metrics.values():
+            for day_key, by_hour in by_day.items():
+                by_day[day_key] = Hours(by_hour)
 
 
 def window_hours(start: datetime, end: datetime) -> dict[str, range]:
@@ -253,6 +311,8 @@ def check_series(data: Mapping[str, Any], grouping_name: str, asked: Asked, wher
         tweet_id, metric, day, hour = missing[0]
         at = f"{day}" if hour is None else f"{day} {hour:02d}:00"
         tally.miss(len(missing), f"tweet {tweet_id} {metric} {at} from {where}")
+    if asked.hourly:
+        _compact(grouping)
     return Served(grouping, delivered, missing, unavailable, unsupported, tally)
 
 

@@ -390,18 +390,8 @@ class Client:
             raise _Retry(f"HTTP {status} from {where}", response)
         if status >= 400:
             self._refused(response, where, bearer=bearer)
-        try:
-            data = response.json()
-        except (ValueError, RecursionError, requests.exceptions.RequestException):
-            raise _Retry(f"unreadable body from {where}") from None
-        if not isinstance(data, dict):
-            raise _Retry(f"unusable body from {where}: not a JSON object", unusable=True)
-        try:
-            return check(data)
-        except BadBody as exc:
-            raise _Retry(f"unusable body from {where}: {exc}", unusable=True) from None
-        except RecursionError:
-            raise _Retry(f"unusable body from {where}: nested too deep", unusable=True) from None
+        with _DECODING:
+            return _decode(response, where, check)
 
     def _refused(self, response: requests.Response, where: str, *, bearer: bool) -> None:
         """Raise what a 4xx means: a refusal of the account, of some tweets, or of the request."""
@@ -457,6 +447,31 @@ class Client:
         if status == 404:
             raise TapHTTPError(f"{where} does not exist (404). Check api_url and timeline_api_url.")
         raise TapHTTPError(f"The API refused the request ({status} from {where}: {text}).")
+
+
+#: One body parsed and checked at a time in the process: that is CPU under the GIL, so taking
+#: turns costs no throughput, and the parsed JSON (several times the body) exists for one
+#: response at a time, not for every request in flight (``pipeline``'s memory budget).
+_DECODING = threading.Lock()
+
+
+def _decode(response: requests.Response, where: str, check: Callable[[dict[str, Any]], _T]) -> _T:
+    """The body parsed and read by ``check``; the body's bytes and its parsed JSON are freed
+    on return (only what ``check`` keeps lives on), before the next body is parsed."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError, requests.exceptions.RequestException):
+        raise _Retry(f"unreadable body from {where}") from None
+    finally:
+        response._content = b""  # parsed, or unusable: no longer needed
+    if not isinstance(data, dict):
+        raise _Retry(f"unusable body from {where}: not a JSON object", unusable=True)
+    try:
+        return check(data)
+    except BadBody as exc:
+        raise _Retry(f"unusable body from {where}: {exc}", unusable=True) from None
+    except RecursionError:
+        raise _Retry(f"unusable body from {where}: nested too deep", unusable=True) from None
 
 
 def _read_body(response: requests.Response) -> bytes:

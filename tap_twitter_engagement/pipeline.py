@@ -9,12 +9,17 @@ and STATE are what a sequential run gives.
 
 Memory is bounded by a budget, not by the job: a request counts against it (its expected number
 of counts) from the moment it is sent until the stream has written its records, so at most about
-the budget's worth of responses is ever held, however many records the run writes.
+the budget's worth of responses is ever held, however many records the run writes. What a held
+response weighs is kept small: its body is parsed one at a time (``client``), its hourly counts
+kept as machine integers (``checks.Hours``), and the process's allocations share one malloc
+arena (:func:`one_malloc_arena`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import queue
+import sys
 import threading
 from collections.abc import Callable, Generator, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,10 +34,33 @@ from tap_twitter_engagement.windows import PlannedRequest
 
 K = TypeVar("K", bound=Hashable)
 
-#: What one count of a checked response weighs in memory, about: its key and int in nested
-#: dicts, and its share of the JSON it was parsed from while it is checked (measured at hourly
-#: grain; BENCHMARKS.md). ``memory_budget_mb`` is turned into counts with it.
-BYTES_PER_COUNT = 200
+#: What one count of a response in flight weighs in memory, at most: its share of the body
+#: until it is parsed (about 12 bytes at hourly grain, 19 daily), then of the checked grouping
+#: (about 15 bytes hourly, as ``checks.Hours``; a day's key and int in a dict, about 60, daily).
+#: The parse itself, several times the body, happens for one response at a time (``client``).
+#: ``memory_budget_mb`` is turned into counts with it.
+BYTES_PER_COUNT = 64
+#: glibc's ``mallopt`` parameter for the most malloc arenas (``malloc.h``).
+_M_ARENA_MAX = -8
+
+
+def one_malloc_arena() -> None:
+    """Have every thread allocate from one malloc arena (glibc; elsewhere nothing happens).
+
+    Why: glibc gives threads arenas of their own, and each keeps the high-water mark of what was
+    parsed in it (the JSON of an hourly response holds dicts larger than Python's small-object
+    allocator takes), so with requests in flight the tap's memory grew with the number of
+    threads that ever parsed a body, not with what is held (BENCHMARKS.md, 4b). Python's
+    threads allocate holding the GIL, so sharing one arena adds next to no contention. Call it
+    before any thread starts.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_ARENA_MAX, 1)
+
+
 #: How long a wait for budget or work looks up to check the stop signal.
 _POLL = 0.25
 

@@ -113,6 +113,9 @@ def flatten(grouping: Mapping[str, Any], hourly: bool) -> Iterator[CanonicalRow]
                 if not hourly:
                     rows.append(CanonicalRow(tweet_id, metric, day, None, _count(value, day_where)))
                     continue
+                if type(value) is checks.Hours:  # checked: hours 0..23, counts
+                    rows += (CanonicalRow(tweet_id, metric, day, h, n) for h, n in value.counts())
+                    continue
                 for hour_key, count in _mapping(value, day_where, "hours").items():
                     hour = _hour(hour_key, day_where)
                     rows.append(
@@ -276,6 +279,16 @@ def canonical_records(
                         "engagement_date": day_key,
                         COUNT_COLUMN: _count(value, where, "day", day_key),
                     }
+                    continue
+                if type(value) is checks.Hours:  # checked: hours 0..23 in order, counts
+                    for hour, number in value.counts():
+                        yield {
+                            "tweet_id": tweet_id,
+                            "engagement_type": metric,
+                            "engagement_date": day_key,
+                            "engagement_hour": hour,
+                            COUNT_COLUMN: number,
+                        }
                     continue
                 hours = _mapping(value, f"{where} day {day_key}", "hours")
                 for hour_key in sorted(hours, key=lambda h: _hour(h, where)):

@@ -45,6 +45,7 @@ from tap_twitter_engagement.inputs import (
     read_config,
     read_state,
 )
+from tap_twitter_engagement.pipeline import one_malloc_arena
 from tap_twitter_engagement.run import Run
 from tap_twitter_engagement.settings import (
     CONFIG_SCHEMA,
@@ -428,6 +429,7 @@ TapTwitterEngagement.__doc__ = (
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: the SDK's command line, and one masked line for whatever fails."""
+    one_malloc_arena()  # before any thread: memory bounded by memory_budget_mb (pipeline)
     command = TapTwitterEngagement.cli  # sets up the SDK's console logging
     redact.install()
     logger = logging.getLogger(LOGGER_NAME)
