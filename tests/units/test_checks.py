@@ -11,6 +11,7 @@ from tap_twitter_engagement.checks import (
     MAX_COUNT,
     Asked,
     BadBody,
+    Hours,
     Tally,
     check_lookup,
     check_series,
@@ -218,6 +219,23 @@ def test_hours_outside_the_window_or_repeated_are_dropped() -> None:
     assert served.missing == []
     assert served.tally.dropped == {"hour(s) outside the window or repeated": 3}
     assert served.grouping[OLD]["impressions"]["2026-04-30"]["07"] == 1
+
+
+def test_a_day_s_hours_are_kept_compactly_and_read_as_the_dict_they_replace() -> None:
+    hourly = Asked((OLD,), ("impressions",), START, END, hourly=True)
+    hours: dict[str, Any] = {"2026-05-02": {"02": str(MAX_COUNT), "00": "5", "1": 0}}
+    served = check_series({"g": {OLD: {"impressions": hours}}}, "g", hourly, "here")
+    day = served.grouping[OLD]["impressions"]["2026-05-02"]
+    assert type(day) is Hours
+    assert day == {"00": 5, "01": 0, "02": MAX_COUNT}
+    assert list(day) == ["00", "01", "02"]  # hour order, whatever order the body had
+    assert list(day.counts()) == [(0, 5), (1, 0), (2, MAX_COUNT)]
+    assert len(day) == 3
+    assert "2" not in day  # kept under the two-digit keys only
+    with pytest.raises(KeyError):
+        day["03"]
+    assert "2026-04-30" not in served.grouping[OLD]["impressions"]  # none of its hours came
+    assert len(served.missing) == 24 + 24  # 2026-04-30 and 2026-05-01, each hour
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tap_twitter_engagement.checks import Asked, check_series
 from tap_twitter_engagement.errors import ConfigError
 from tap_twitter_engagement.rollup import (
     CANONICAL_DAILY,
@@ -452,3 +453,21 @@ def test_canonical_records_reject_what_flatten_rejects(bad):
     with pytest.raises(ValueError, match="is not a non-negative whole number") as fast:
         list(canonical_records(grouping, False))
     assert str(fast.value) == str(general.value)
+
+
+def test_checked_hours_give_the_rows_their_dicts_give() -> None:
+    """A checked hourly grouping keeps each day's hours compactly (``checks.Hours``): the
+    records and canonical rows read from it are the ones the plain nested dicts give."""
+    grouping: dict[str, Any] = {}
+    for tweet_id, metric, day, hour, value in TRUTH:
+        days = grouping.setdefault(tweet_id, {}).setdefault(metric, {})
+        days.setdefault(day.isoformat(), {})[f"{hour:02d}"] = value
+    ids, metrics = tuple(grouping), ("impressions", "url_clicks", "engagements")
+    start = datetime(2026, 5, 2, tzinfo=UTC)
+    asked = Asked(ids, metrics, start, start + timedelta(days=2), hourly=True)
+    checked = check_series({"g": grouping}, "g", asked, "here").grouping
+    assert checked["1"]["engagements"] == {}  # asked, nothing arrived
+    assert {t: {m: d for m, d in ms.items() if d} for t, ms in checked.items()} == grouping
+    assert list(canonical_records(checked, True)) == list(canonical_records(grouping, True))
+    assert list(flatten(checked, True)) == list(flatten(grouping, True))
+    assert len(list(flatten(checked, True))) == len(TRUTH)
