@@ -34,12 +34,14 @@ from tap_twitter_engagement.windows import PlannedRequest
 
 K = TypeVar("K", bound=Hashable)
 
-#: What one count of a response in flight weighs in memory, at most: its share of the body
-#: until it is parsed (about 12 bytes at hourly grain, 19 daily), then of the checked grouping
-#: (about 15 bytes hourly, as ``checks.Hours``; a day's key and int in a dict, about 60, daily).
-#: The parse itself, several times the body, happens for one response at a time (``client``).
-#: ``memory_budget_mb`` is turned into counts with it.
-BYTES_PER_COUNT = 64
+#: What one count of a response in flight weighs in memory, about: its share of the body until
+#: it is parsed (12 bytes for ``/historical`` at hourly grain, 22 for Post analytics), then of
+#: the checked grouping (15 bytes as ``checks.Hours``); measured, each hourly ``/historical``
+#: response in flight adds about 20 bytes a count to the peak RSS. The parse itself, several
+#: times the body, happens for one response at a time (``client``). Daily responses weigh more
+#: a count (a dict entry each) but hold 24 times fewer. ``memory_budget_mb`` is turned into
+#: counts with it.
+BYTES_PER_COUNT = 32
 #: glibc's ``mallopt`` parameter for the most malloc arenas (``malloc.h``).
 _M_ARENA_MAX = -8
 
