@@ -281,7 +281,8 @@ def window_hours(start: datetime, end: datetime) -> dict[str, range]:
 
 
 def check_series(data: Mapping[str, Any], grouping_name: str, asked: Asked, where: str) -> Served:
-    """A ``/historical`` or ``/28hr`` body against its request (see the module docs)."""
+    """A ``/historical`` or ``/28hr`` body against its request (see the module docs). Its
+    grouping is taken out of ``data`` as it is read (the client never reads a body twice)."""
     if asked.start is None or asked.end is None:
         raise ValueError("a time series request has a start and an end")
     tally = Tally()
@@ -326,7 +327,11 @@ def _asked(
     """``(tweet, metric, value)`` of a body's grouping, for the tweets and metrics asked only
     (not of a tweet the body names unavailable); the rest is dropped and tallied."""
     raw = data.get(grouping_name)
-    for tweet_id, metrics in (mapping(raw, grouping_name) if raw is not None else {}).items():
+    tweets = mapping(raw, grouping_name) if raw is not None else {}
+    for tweet_id in list(tweets):
+        # Each tweet's part of the parsed body is taken out as it is read, so it is let go
+        # once checked: the body and its checked copy never both exist whole (hourly: MBs).
+        metrics = tweets.pop(tweet_id) if isinstance(tweets, dict) else tweets[tweet_id]
         if tweet_id not in asked.tweet_ids:
             tally.drop("tweet id(s) not asked for", shown(tweet_id))
         elif tweet_id in unavailable:
@@ -430,7 +435,8 @@ def _arrived(
 
 
 def check_totals(data: Mapping[str, Any], grouping_name: str, asked: Asked, where: str) -> Served:
-    """A ``/totals`` body (``tweet -> metric -> count``) against its request."""
+    """A ``/totals`` body (``tweet -> metric -> count``) against its request (its grouping
+    taken out of ``data`` as it is read)."""
     tally = Tally()
     unavailable, unsupported, excused = _named(data, asked, tally)
     grouping: dict[str, dict[str, Any]] = {}
@@ -466,6 +472,7 @@ def check_analytics(data: Mapping[str, Any], asked: Asked, where: str) -> Served
     """A Post analytics body against its request, as :func:`check_series` reads the Engagement
     API's: the posts' ``timestamped_metrics`` become the canonical grouping (metrics in record
     names), and the posts its ``errors`` name are refused (``Served.unavailable``/``refused``).
+    Its posts are taken out of ``data`` as they are read.
 
     Buckets must start on the request's grid (its start and each hour or day after it); a
     ``null`` count is not served. An asked bucket the body leaves out is a zero when the post's
@@ -483,7 +490,11 @@ def check_analytics(data: Mapping[str, Any], asked: Asked, where: str) -> Served
     raw = data.get("data")
     if raw is not None and not isinstance(raw, list):
         raise BadBody(f"data: expected a list of posts, got {shown(raw)}")
-    for index, item in enumerate(raw or ()):
+    posts = raw or []
+    for index in range(len(posts)):
+        # Taken out as it is read, so each post's buckets are let go once placed (the body
+        # and the grouping built from it never both exist whole; hourly: tens of MBs).
+        item, posts[index] = posts[index], None
         post = mapping(item, f"data[{index}]")
         tweet_id = digit_id(post.get("id"), f"data[{index}].id")
         if tweet_id in grouping:
