@@ -59,6 +59,7 @@ def test_benchmark_smoke_runs_every_measurement():
     assert "hourly grain, 24,480 vs 244,800 records (10x; 2 vs 20 tweets x 30 days" in rows[7]
     assert " MiB = " in rows[6]
     assert " MiB = " in rows[7]
+    assert "x (one request alone: " in rows[7]
     assert "0 x 429" in rows[8]
     assert "0 x 429" in rows[9]
     assert "one entry: the ids once" in rows[10]
