@@ -220,7 +220,7 @@ class Hours(Mapping[str, int]):
     the hours that arrived (``"00"``..``"23"``) to their counts, like the dict it replaces.
 
     Why not that dict: a response waits, checked, until its records are written, and at hourly
-    grain a dict of 24 keys and its int objects take about six times the memory of these 24
+    grain a dict of 24 keys and its int objects take about four times the memory of these 24
     machine integers (``-1``: the hour did not arrive; counts are 0..2^63-1), so the responses
     in flight hold little (``pipeline``).
     """
