@@ -102,7 +102,14 @@ def flatten(grouping: Mapping[str, Any], hourly: bool) -> Iterator[CanonicalRow]
     Missing day or hour keys simply produce no row; anything that is not a count is an error,
     because silently skipping it would make every sum built from it wrong.
     """
-    rows: list[CanonicalRow] = []
+    rows = list(leaves(grouping, hourly))
+    rows.sort(key=_canonical_order)
+    return iter(rows)
+
+
+def leaves(grouping: Mapping[str, Any], hourly: bool) -> Iterator[CanonicalRow]:
+    """The rows :func:`flatten` gives, one at a time in the grouping's order: for sums, whose
+    order does not matter, without holding a response's rows at once (hourly: 285,600)."""
     for tweet_id, metrics in _mapping(grouping, "grouping", "tweet IDs").items():
         by_metric = _mapping(metrics, f"tweet {tweet_id}", "metrics")
         for metric, days in by_metric.items():
@@ -111,24 +118,16 @@ def flatten(grouping: Mapping[str, Any], hourly: bool) -> Iterator[CanonicalRow]
                 day = _day(day_key, where)
                 day_where = f"{where} day {day_key}"
                 if not hourly:
-                    rows.append(CanonicalRow(tweet_id, metric, day, None, _count(value, day_where)))
+                    yield CanonicalRow(tweet_id, metric, day, None, _count(value, day_where))
                     continue
                 if type(value) is checks.Hours:  # checked: hours 0..23, counts
-                    rows += (CanonicalRow(tweet_id, metric, day, h, n) for h, n in value.counts())
+                    for hour, number in value.counts():
+                        yield CanonicalRow(tweet_id, metric, day, hour, number)
                     continue
                 for hour_key, count in _mapping(value, day_where, "hours").items():
                     hour = _hour(hour_key, day_where)
-                    rows.append(
-                        CanonicalRow(
-                            tweet_id,
-                            metric,
-                            day,
-                            hour,
-                            _count(count, f"{day_where} hour {hour_key}"),
-                        )
-                    )
-    rows.sort(key=_canonical_order)
-    return iter(rows)
+                    number = _count(count, f"{day_where} hour {hour_key}")
+                    yield CanonicalRow(tweet_id, metric, day, hour, number)
 
 
 # --- output grouping -----------------------------------------------------------------------------
@@ -382,11 +381,13 @@ class Aggregator:
             if self.wide_metrics is None and not self._withheld:
                 return records  # streamed: a large response is never held as records too
             return self._shape(records)
-        rows = [
+        # Summed as they are read (a Rollup orders its keys itself): a response's rows are
+        # never held at once.
+        rows = (
             r
-            for r in flatten(grouping, self.hourly)
+            for r in leaves(grouping, self.hourly)
             if keep is None or r.day.isoformat() in keep.get((r.tweet_id, r.engagement_type), ())
-        ]
+        )
         if self.direct:
             return self._shape(direct_records(rows, self.group_by))
         self._sums.add(rows)
