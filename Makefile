@@ -39,8 +39,10 @@ lint: $(STAMP)
 test: lint $(MELTANO_STAMP)
 	$(BIN)/python -m pytest
 
+# `make demo API=post_analytics`: the same pipeline on X API v2's Post analytics.
+API ?= engagement_api
 demo: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo --api $(API)
 
 clean-demo:
 	rm -rf output/jsonl output/engagement.duckdb output/engagement.png

@@ -61,19 +61,28 @@ class MeltanoProject:
 
 @pytest.fixture(scope="session")
 def project_copy(meltano: str, tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
-    """The checkout's Meltano project (``meltano.yml``, ``plugins/``) copied to a directory of
-    its own, the extractor and target-jsonl installed into the copy's ``.meltano/``: what Meltano
-    runs or writes there never touches the checkout's ``.meltano/``. One line differs: the
-    extractor installs from the checkout (``-e <checkout>``), where ``-e .`` would mean the copy.
-    Tests must not change the copy: it is shared by the session."""
+    """The checkout's Meltano project (``meltano.yml``, ``plugins/``, the dbt project in
+    ``transform/``) copied to a directory of its own, the extractor, target-jsonl and dbt-duckdb
+    installed into the copy's ``.meltano/``: what Meltano runs or writes there never touches the
+    checkout's ``.meltano/``. One line differs: the extractor installs from the checkout
+    (``-e <checkout>``), where ``-e .`` would mean the copy. Tests must not change the copy: it
+    is shared by the session (``pipeline.meltano_env`` sends state, files, marts and dbt's
+    target elsewhere)."""
     root = tmp_path_factory.mktemp("meltano-project")
     shutil.copytree(ROOT / "plugins", root / "plugins")
+    shutil.copytree(
+        ROOT / "transform", root / "transform", ignore=shutil.ignore_patterns("target", "logs")
+    )
     text = (ROOT / "meltano.yml").read_text()
     assert text.count("    pip_url: -e .\n") == 1, "the extractor's pip_url is no longer -e ."
     text = text.replace("    pip_url: -e .\n", f"    pip_url: -e {shlex.quote(str(ROOT))}\n")
     (root / "meltano.yml").write_text(text)
     project = MeltanoProject(root, meltano)
-    for plugin_type, name in (("extractor", "tap-twitter-engagement"), ("loader", "target-jsonl")):
+    for plugin_type, name in (
+        ("extractor", "tap-twitter-engagement"),
+        ("loader", "target-jsonl"),
+        ("utility", "dbt-duckdb"),
+    ):
         installed = project.run("install", "--plugin-type", plugin_type, name)
         assert installed.returncode == 0, installed.stderr[-3000:]
     return project

@@ -58,9 +58,10 @@ def meltano_command(
     )
 
 
-def meltano_run(meltano: str, env: dict[str, str], *blocks: str) -> str:
-    """``meltano run tap-twitter-engagement <blocks>``, which must succeed; its log (stderr)."""
-    result = meltano_command(meltano, env, "run", "tap-twitter-engagement", *blocks)
+def meltano_run(meltano: str, env: dict[str, str], *blocks: str, cwd: Path = ROOT) -> str:
+    """``meltano run tap-twitter-engagement <blocks>`` in ``cwd``, which must succeed; its log
+    (stderr)."""
+    result = meltano_command(meltano, env, "run", "tap-twitter-engagement", *blocks, cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stderr
 
