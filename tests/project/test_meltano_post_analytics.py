@@ -197,7 +197,11 @@ def test_make_demo_api_reaches_the_tap(switch, project_copy: MeltanoProject):
     Meltano's demo environment (``TAP_TWITTER_ENGAGEMENT_API``)."""
     for args, api in (([], "engagement_api"), (["API=post_analytics"], "post_analytics")):
         dry = subprocess.run(
-            ["make", "-n", "demo", *args], cwd=ROOT, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", "demo", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         assert dry.stdout.splitlines()[-1] == f".venv/bin/python -m scripts.demo --api {api}"
     env = demo.meltano_env(switch.sandbox.tap_config_accounts(), "post_analytics")
