@@ -46,8 +46,10 @@ check: lint
 test: lint $(MELTANO_STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadscope
 
+# `make demo API=post_analytics`: the same pipeline on X API v2's Post analytics.
+API ?= engagement_api
 demo: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo --api $(API)
 
 clean-demo:
 	rm -rf output/jsonl output/engagement.duckdb output/engagement.png

@@ -87,7 +87,8 @@ def meltano_command(
 
 
 def meltano_run(meltano: str, env: dict[str, str], *blocks: str) -> str:
-    """``meltano run tap-twitter-engagement <blocks>``, which must succeed; its log (stderr)."""
+    """``meltano run tap-twitter-engagement <blocks>`` in the project copy ``env`` names, which
+    must succeed; its log (stderr)."""
     result = meltano_command(meltano, env, "run", "tap-twitter-engagement", *blocks)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stderr
