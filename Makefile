@@ -1,4 +1,5 @@
-# Two commands matter: `make demo` (the main job, against the local sandbox) and `make test`.
+# Two commands matter: `make demo` (the main job, against the local sandbox) and `make test`;
+# `make check` is the quick one for every change.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 export MELTANO_BIN := $(abspath $(MELTANO))
 
-.PHONY: install test lint demo clean-demo sandbox bench clean
+.PHONY: install check test lint demo clean-demo sandbox bench clean
 
 # The sandbox is its own distribution (sandbox/): installed beside the tap, both editable, in one
 # pip call so that its requirement on the tap is this checkout's tap.
@@ -36,11 +37,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint $(MELTANO_STAMP)
-	$(BIN)/python -m pytest
+# What a developer runs often, in under a minute: lint, types and the unit tests (no sandbox).
+check: lint
+	$(BIN)/python -m pytest -q tests/units
 
+# Everything, as CI runs it: the tests spread over the machine's CPUs (pytest-xdist), each
+# module on one worker so that its module-scoped fixtures (a Meltano load, a sandbox) run once.
+test: lint $(MELTANO_STAMP)
+	$(BIN)/python -m pytest -n auto --dist loadscope
+
+# `make demo API=post_analytics`: the same pipeline on X API v2's Post analytics.
+API ?= engagement_api
 demo: $(STAMP) $(MELTANO_STAMP)
-	$(BIN)/python -m scripts.demo
+	$(BIN)/python -m scripts.demo --api $(API)
 
 clean-demo:
 	rm -rf output/jsonl output/engagement.duckdb output/engagement.png

@@ -1,17 +1,20 @@
 """The demo: a sandbox with two accounts, then ``meltano run tap-twitter-engagement target-jsonl
 dbt-duckdb:build``, a summary from the dbt marts, the sandbox down.
 
-Run through ``make demo``, which installs everything first. The demo environment selects the
+Run through ``make demo`` (``make demo API=post_analytics`` reads Post analytics, ``--api``),
+which installs everything first. The demo environment selects the
 ``tweets`` and ``accounts`` streams too, so the marts name each handle and the top tweets show
 their text and a link; the whole period is drawn into ``output/engagement.png`` from the
 ``twitter_engagement__by_day`` mart. Provisional days (counts X still revises) are marked in the
 table and shaded in the picture, and left out of every comparison. Run it again and the second
 sync is incremental: Meltano's state store holds each account's coverage, so only the lookback
-days are re-read, and the marts count them once.
+days are re-read, and the marts count them once. A run on the other API reads the whole period
+again (coverage is per API) into the same tables, and the marts keep the latest read of each day.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -25,6 +28,7 @@ from typing import Any
 import duckdb
 
 from scripts.chart import DailySeries, draw
+from tap_twitter_engagement.metrics import API_TITLES, APIS, metrics_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = Path(os.environ.get("MELTANO_BIN", ROOT / ".venv-meltano" / "bin" / "meltano"))
@@ -74,15 +78,17 @@ def start_sandbox(config_path: Path) -> subprocess.Popen[str]:
     raise SystemExit("The sandbox did not start; run `make sandbox` to see why.")
 
 
-def meltano_env(config: dict[str, Any]) -> dict[str, str]:
+def meltano_env(config: dict[str, Any], api: str = APIS[0]) -> dict[str, str]:
     """Credentials reach Meltano as environment variables, never through meltano.yml: the
-    app's key and secret, and the accounts as JSON (README: Several accounts)."""
+    app's key and secret, and the accounts as JSON (README: Several accounts); and the API the
+    historical streams read (the sandbox serves both)."""
     env = {
         **os.environ,
         "SANDBOX_URL": config["api_url"],
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         "MELTANO_ENVIRONMENT": "demo",
         "TAP_TWITTER_ENGAGEMENT_ACCOUNTS": json.dumps(config["accounts"]),
+        "TAP_TWITTER_ENGAGEMENT_API": api,
     }
     for name in ("consumer_key", "consumer_secret"):
         env[f"TAP_TWITTER_ENGAGEMENT_{name.upper()}"] = config[name]
@@ -195,31 +201,72 @@ def summary(marts: Path = MARTS, picture: Path = PICTURE) -> DailySeries | None:
     return series
 
 
-def describe_state(text: str) -> str:
-    """What the stored state covers, in one line per account (the state lists every tweet id)."""
+def _partitions(text: str) -> list[dict[str, Any]]:
+    """The historical streams' partitions in ``meltano state get``'s output (each shape, e.g.
+    ``historical_engagement_wide``, has its own)."""
     try:
-        singer_state = json.loads(text).get("singer_state", {})
-        partitions = singer_state["bookmarks"]["historical_engagement"]["partitions"]
-    except (ValueError, KeyError, AttributeError):
+        bookmarks = json.loads(text)["singer_state"]["bookmarks"]
+        return [
+            partition
+            for stream, bookmark in bookmarks.items()
+            if stream.startswith("historical_engagement")
+            for partition in bookmark.get("partitions", [])
+        ]
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return []
+
+
+def describe_state(text: str) -> str:
+    """What the stored state covers, in one line per account (the state lists every tweet id),
+    and from which API."""
+    partitions = _partitions(text)
+    if not partitions:
         return "no coverage yet"
     parts = [
         f"account {partition['context']['account_id']}: {len(span['tweet_ids'])} tweets x "
         f"{len(span['metrics'])} metrics over "
         + ", ".join(f"{first} to {last}" for first, last in span["days"])
+        + f" ({API_TITLES.get(stored_api(partition), 'an unknown API')})"
         for partition in partitions
         for span in partition.get("coverage", {}).get("spans", [])
     ]
     return "; ".join(parts) or "nothing delivered yet"
 
 
-def main() -> int:
+def stored_api(partition: dict[str, Any]) -> str:
+    """The API a partition's coverage was read from (states of the Engagement API name none)."""
+    return str(partition.get("coverage", {}).get("shape", {}).get("api", APIS[0]))
+
+
+def first_step(state: str, api: str) -> str:
+    """What the coming run reads, from the state Meltano stored for the demo (if any)."""
+    title = f"{API_TITLES[api]} (api: {api}, {len(metrics_of(api))} metrics)"
+    stored = {stored_api(p) for p in _partitions(state)}
+    if not stored:
+        return f"Running the pipeline on {title}: first run, the configured period"
+    if stored != {api}:
+        return (
+            f"Running the pipeline on {title}: the stored coverage is another API's, so this "
+            "run reads the whole period again"
+        )
+    return f"Running the pipeline again on {title}: incremental from Meltano's stored coverage"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.demo", description="The demo against the sandbox (make demo)."
+    )
+    parser.add_argument(
+        "--api", choices=APIS, default=APIS[0], help="what the tap reads (make demo API=...)"
+    )
+    api = parser.parse_args(argv).api
     with tempfile.TemporaryDirectory() as scratch:
         config_path = Path(scratch) / "sandbox-config.json"
-        step("Starting the Engagement API sandbox")
+        step("Starting the sandbox (it serves the Engagement API and Post analytics)")
         sandbox = start_sandbox(config_path)
         try:
             config = json.loads(config_path.read_text())
-            env = meltano_env(config)
+            env = meltano_env(config, api)
             state = subprocess.run(
                 [str(MELTANO), "state", "get", "demo:tap-twitter-engagement-to-target-jsonl"],
                 cwd=ROOT,
@@ -228,11 +275,10 @@ def main() -> int:
                 text=True,
                 check=False,
             )
-            if state.returncode == 0 and "bookmarks" in state.stdout:
-                step("Running the pipeline again: incremental from Meltano's stored coverage")
-                print(f"    state: {describe_state(state.stdout)}")
-            else:
-                step("Running the pipeline (first run: the configured period)")
+            stored = state.stdout if state.returncode == 0 else ""
+            step(first_step(stored, api))
+            if _partitions(stored):
+                print(f"    state: {describe_state(stored)}")
             run_pipeline(env)
             step(f"What the dbt marts say ({MARTS.relative_to(ROOT)})")
             summary()
@@ -240,7 +286,10 @@ def main() -> int:
             step("Stopping the sandbox")
             sandbox.terminate()
             sandbox.wait(timeout=10)
-    print("\nDone. Run `make demo` again for an incremental run; `make clean-demo` starts over.")
+    print(
+        f"\nDone. Run `make demo API={api}` again for an incremental run (API=engagement_api or "
+        "post_analytics); `make clean-demo` starts over."
+    )
     return 0
 
 

@@ -5,6 +5,17 @@ Everything else is written twice on purpose, so that the sandbox can catch the t
 
 from __future__ import annotations
 
+#: Clicks and app actions, named and ordered alike by both APIs' tables.
+_CLICKS_AND_APPS: tuple[str, ...] = (
+    "url_clicks",
+    "hashtag_clicks",
+    "detail_expands",
+    "permalink_clicks",
+    "app_install_attempts",
+    "app_opens",
+    "email_tweet",
+)
+
 #: Metrics that ``/28hr`` and ``/historical`` serve, in the order of the API's metric table.
 HISTORICAL_METRICS: tuple[str, ...] = (
     "impressions",
@@ -15,13 +26,7 @@ HISTORICAL_METRICS: tuple[str, ...] = (
     "video_views",
     "media_views",
     "media_engagements",
-    "url_clicks",
-    "hashtag_clicks",
-    "detail_expands",
-    "permalink_clicks",
-    "app_install_attempts",
-    "app_opens",
-    "email_tweet",
+    *_CLICKS_AND_APPS,
     "user_follows",
     "user_profile_clicks",
 )
@@ -57,13 +62,7 @@ POST_ANALYTICS_FIELDS: tuple[str, ...] = (
     "bookmarks",
     "shares",
     "media_views",
-    "url_clicks",
-    "hashtag_clicks",
-    "detail_expands",
-    "permalink_clicks",
-    "app_install_attempts",
-    "app_opens",
-    "email_tweet",
+    *_CLICKS_AND_APPS,
     "follows",
     "unfollows",
     "unlikes",

@@ -25,7 +25,7 @@ from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import MappingError
 from singer_sdk.plugin_base import _ConfigInput as ConfigInput  # the SDK's --config value
-from singer_sdk.singerlib import Catalog, Message, MetadataMapping, Schema
+from singer_sdk.singerlib import Catalog, Message, MetadataMapping, Schema, StateMessage
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 from typing_extensions import override
 
@@ -228,8 +228,13 @@ class TapTwitterEngagement(Tap):
         ]
 
     def sync_and_report(self) -> None:
-        """``sync_all`` (final in the SDK), then, if some accounts failed while the others
-        completed with their state, one line each and exit code 1.
+        """``sync_all`` (final in the SDK), the last STATE once more, then, if some accounts
+        failed while the others completed with their state, one line each and exit code 1.
+
+        The SDK writes a STATE only when it changed, so a run whose last streams (``tracked``,
+        ``tweets``, ``accounts``) write records and no new state would end on records; a target
+        that emits only a STATE no record followed (target-jsonl) would then hand Meltano none
+        of the run's state, and the next run would start from an older one.
 
         When the sync fails (the target stops reading, the API gives up, anything), the
         requests still in flight are of no use: stopping the run ends their waits and retries at
@@ -241,6 +246,8 @@ class TapTwitterEngagement(Tap):
         except BaseException:
             self.run.stop.set()
             raise
+        if self.state:
+            self.write_message(StateMessage(value=self.state))
         self.run.raise_failures()
 
     def _check_streams(self) -> None:

@@ -172,12 +172,12 @@ def run_sync_until_error(
     return parse_messages(buffer.getvalue().decode()), error
 
 
-def run_raw(config: dict[str, Any]) -> list[dict[str, Any]]:
+def run_raw(config: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every Singer message of one sync, in order, as JSON objects."""
     buffer = io.BytesIO()
     wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
     with contextlib.redirect_stdout(wrapper):
-        TapTwitterEngagement(config=dict(config)).sync_and_report()
+        TapTwitterEngagement(config=dict(config), state=state).sync_and_report()
         wrapper.flush()
     return [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
 

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeGuard
+from typing import Any, TypeGuard, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -63,23 +63,25 @@ class UsageError(Exception):
     """A mistake the user can fix: printed as one ``error: ...`` line, exit code 1."""
 
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def _consumer_option(part: str, help_text: str) -> Callable[[_Command], _Command]:
+    """``--consumer-<part>``, also read from ``TAP_TWITTER_ENGAGEMENT_CONSUMER_<PART>``."""
+    return click.option(
+        f"--consumer-{part}",
+        metavar=part.upper(),
+        envvar=f"{ENV_PREFIX}CONSUMER_{part.upper()}",
+        show_envvar=True,
+        help=help_text,
+    )
+
+
 @click.command(name="tap-twitter-engagement-auth", help=__doc__, context_settings=CONTEXT_SETTINGS)
 # The consumer key and secret may come from the environment, which keeps them out of the shell
 # history; a refusal names the option or the variable the value came from (_source).
-@click.option(
-    "--consumer-key",
-    metavar="KEY",
-    envvar=f"{ENV_PREFIX}CONSUMER_KEY",
-    show_envvar=True,
-    help="the app's API key",
-)
-@click.option(
-    "--consumer-secret",
-    metavar="SECRET",
-    envvar=f"{ENV_PREFIX}CONSUMER_SECRET",
-    show_envvar=True,
-    help="the app's API key secret",
-)
+@_consumer_option("key", "the app's API key")
+@_consumer_option("secret", "the app's API key secret")
 @click.option(
     "--oauth-url",
     metavar="URL",

@@ -34,8 +34,11 @@ class SkippedTweetsStream(TapStream):
             "endpoint",
             th.StringType,
             required=True,
-            allowed_values=["historical", "totals", "28hr", "tweets"],
-            description="What refused the id: an Engagement API endpoint, or the v2 lookup.",
+            allowed_values=["historical", "totals", "28hr", "analytics", "tweets"],
+            description=(
+                "What refused the id: an Engagement API endpoint, Post analytics (analytics), "
+                "or the v2 lookup."
+            ),
         ),
         th.Property(
             "reason", th.StringType, required=True, allowed_values=[r.value for r in SkipReason]

@@ -4,7 +4,6 @@ a throwaway PostgreSQL."""
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.project.pipeline import ROOT
+from tests.project.pipeline import ROOT, copy_project
 
 
 @pytest.fixture(scope="session")
@@ -61,22 +60,9 @@ class MeltanoProject:
 
 @pytest.fixture(scope="session")
 def project_copy(meltano: str, tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
-    """The checkout's Meltano project (``meltano.yml``, ``plugins/``) copied to a directory of
-    its own, the extractor and target-jsonl installed into the copy's ``.meltano/``: what Meltano
-    runs or writes there never touches the checkout's ``.meltano/``. One line differs: the
-    extractor installs from the checkout (``-e <checkout>``), where ``-e .`` would mean the copy.
-    Tests must not change the copy: it is shared by the session."""
-    root = tmp_path_factory.mktemp("meltano-project")
-    shutil.copytree(ROOT / "plugins", root / "plugins")
-    text = (ROOT / "meltano.yml").read_text()
-    assert text.count("    pip_url: -e .\n") == 1, "the extractor's pip_url is no longer -e ."
-    text = text.replace("    pip_url: -e .\n", f"    pip_url: -e {shlex.quote(str(ROOT))}\n")
-    (root / "meltano.yml").write_text(text)
-    project = MeltanoProject(root, meltano)
-    for plugin_type, name in (("extractor", "tap-twitter-engagement"), ("loader", "target-jsonl")):
-        installed = project.run("install", "--plugin-type", plugin_type, name)
-        assert installed.returncode == 0, installed.stderr[-3000:]
-    return project
+    """A copy of the checkout's Meltano project (``copy_project``) for the tests that only read
+    it: shared by the session, so tests must not change it."""
+    return MeltanoProject(copy_project(tmp_path_factory.mktemp("meltano") / "project"), meltano)
 
 
 def _postgres_bin() -> Path | None:

@@ -1,5 +1,6 @@
-"""The dbt project agrees with the tap it reads: the same metrics in the same order, a source
-and a staging model for every stream, and the shapes the marts read named as the tap names
+"""The dbt project agrees with the tap it reads: the same metrics in the same order (every metric
+either API can write, each a documented column of the marts), the skip endpoints and reasons, a
+source and a staging model for every stream, and the shapes the marts read named as the tap names
 their streams. No build here: these read the files."""
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from itertools import permutations
 
 import yaml
 
-from tap_twitter_engagement.metrics import HISTORICAL_METRICS, TOTALS_METRICS
+from tap_twitter_engagement.backends.engagement import EngagementApi
+from tap_twitter_engagement.backends.post_analytics import PostAnalytics
+from tap_twitter_engagement.metrics import ALL_METRICS, APIS, TOTALS_METRICS, metrics_of
+from tap_twitter_engagement.skips import SkipReason
 from tap_twitter_engagement.streams.historical import shape_stream_name
+from tap_twitter_engagement.streams.skipped_tweets import SkippedTweetsStream
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.project.pipeline import ROOT
 from twitter_engagement_sandbox import Sandbox
@@ -29,10 +34,44 @@ def _sources() -> list[str]:
     return [table["name"] for table in source["tables"]]
 
 
+def _models(folder: str) -> dict[str, dict]:
+    """The models documented in ``models/<folder>/``'s yml files, by name."""
+    return {
+        model["name"]: model
+        for path in (TRANSFORM / "models" / folder).glob("_*.yml")
+        for model in yaml.safe_load(path.read_text()).get("models", [])
+    }
+
+
 def test_the_metric_lists_are_the_taps_in_its_order():
+    """Every metric a record may carry, whichever API wrote it: the wide layout's columns and the
+    marts' (a table may hold rows of both APIs after a switch of api)."""
     variables = _project()["vars"]
-    assert variables["historical_metrics"] == list(HISTORICAL_METRICS)
+    assert variables["historical_metrics"] == list(ALL_METRICS)
+    for api in APIS:
+        assert set(metrics_of(api)) <= set(variables["historical_metrics"]), api
     assert variables["totals_metrics"] == list(TOTALS_METRICS)
+
+
+def test_the_marts_document_a_column_for_every_metric():
+    marts = _models("marts")
+    for name in (
+        "twitter_engagement__by_tweet_day",
+        "twitter_engagement__by_account_day",
+        "twitter_engagement__by_account_day_tracked",
+        "twitter_engagement__by_day",
+    ):
+        columns = [c["name"] for c in marts[name]["columns"]]
+        assert [c for c in columns if c in ALL_METRICS] == list(ALL_METRICS), name
+
+
+def test_skipped_tweets_accepts_every_endpoint_and_reason_the_tap_writes():
+    columns = _models("staging")["stg_twitter_engagement__skipped_tweets"]["columns"]
+    accepted = {c["name"]: c["data_tests"][0]["accepted_values"]["arguments"] for c in columns}
+    endpoints = SkippedTweetsStream.schema["properties"]["endpoint"]["enum"]
+    assert {EngagementApi.endpoint, PostAnalytics.endpoint} <= set(endpoints)
+    assert accepted["endpoint"]["values"] == endpoints
+    assert accepted["reason"]["values"] == [r.value for r in SkipReason]
 
 
 def test_the_readable_shapes_are_the_streams_the_tap_writes_for_them():

@@ -20,6 +20,7 @@ from tests.project.pipeline import (
     DAILY,
     METRICS,
     ROOT,
+    copy_project,
     day,
     landed,
     meltano_command,
@@ -29,7 +30,7 @@ from tests.project.pipeline import (
 from twitter_engagement_sandbox import Sandbox
 
 
-def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
+def test_meltano_yml_is_valid_and_declares_every_setting(project_copy):
     check = subprocess.run(
         [
             str(Path(sys.executable).parent / "check-jsonschema"),
@@ -43,14 +44,7 @@ def test_meltano_yml_is_valid_and_declares_every_setting(meltano):
         check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    listed = subprocess.run(
-        [meltano, "config", "list", "tap-twitter-engagement", "--all"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"},
-    )
+    listed = project_copy.run("config", "list", "tap-twitter-engagement", "--all")
     assert listed.returncode == 0, listed.stderr
     assert "  Group 2: accounts, consumer_key, consumer_secret" in listed.stdout
     for name in CONFIG_SCHEMA["properties"]:
@@ -279,6 +273,7 @@ def _plain_env(tmp: Path) -> dict[str, str]:
     }
     env["MELTANO_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     env["MELTANO_DATABASE_URI"] = f"sqlite:///{tmp / 'meltano.db'}"
+    env["MELTANO_PROJECT_ROOT"] = str(copy_project(tmp / "project"))
     return env
 
 
@@ -292,9 +287,8 @@ def test_selecting_streams_needs_no_credentials(meltano, tmp_path):
 
 
 def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
-    result = meltano_command(
-        meltano, _plain_env(tmp_path), "invoke", "--dump=config", "tap-twitter-engagement"
-    )
+    env = _plain_env(tmp_path)
+    result = meltano_command(meltano, env, "invoke", "--dump=config", "tap-twitter-engagement")
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads(result.stdout)
     assert config["api_url"] == "https://data-api.twitter.com"
@@ -302,7 +296,7 @@ def test_a_plain_run_gets_the_tap_defaults_not_the_demo(meltano, tmp_path):
     assert config["days_back_to_start_from"] == 28
     demo = meltano_command(
         meltano,
-        {**_plain_env(tmp_path), "MELTANO_ENVIRONMENT": "demo"},
+        {**env, "MELTANO_ENVIRONMENT": "demo"},
         "invoke",
         "--dump=config",
         "tap-twitter-engagement",
@@ -350,9 +344,13 @@ def test_csv_runs_accumulate_one_file_each(meltano, sandbox, tmp_path):
 
 def test_the_extractor_can_be_added_from_its_hub_definition(meltano, tmp_path):
     env = _plain_env(tmp_path)
-    init = meltano_command(meltano, env, "init", "project", "--no-usage-stats", cwd=tmp_path)
+    del env["MELTANO_PROJECT_ROOT"]  # a fresh project, not a copy of this one
+    (tmp_path / "fresh").mkdir()
+    init = meltano_command(
+        meltano, env, "init", "project", "--no-usage-stats", cwd=tmp_path / "fresh"
+    )
     assert init.returncode == 0, init.stderr[-3000:]
-    project = tmp_path / "project"
+    project = tmp_path / "fresh" / "project"
     ref = ROOT / "plugins" / "extractors" / "tap-twitter-engagement.yml"
     added = meltano_command(
         meltano,

@@ -18,6 +18,7 @@ from scripts.chart import DailySeries, draw
 from tap_twitter_engagement.commands import meltano_definition
 from tap_twitter_engagement.settings import CONFIG_SCHEMA
 from tests.helpers import by_key, expected_records, midnight, run_raw, run_sync
+from tests.project.pipeline import PLUGIN_KINDS, meltano_env
 
 ROOT = Path(__file__).resolve().parents[2]
 DAILY = ["tweet.id", "engagement.type", "engagement.day"]
@@ -163,3 +164,19 @@ def test_the_demo_picture_holds_the_daily_series(sandbox, now, tmp_path):
         for d in sorted(by_day)
     ]
     assert Image.open(path).size[0] > 800  # a real picture, not an empty file
+
+
+def test_a_pipeline_test_runs_meltano_in_a_copy_that_shares_only_the_installed_plugins(
+    session_sandbox, tmp_path
+):
+    """What Meltano and dbt write in a test (state, run files, logs, builds) lands in a copy of
+    the project, never in the checkout's ``.meltano/`` or ``transform/``."""
+    env = meltano_env(session_sandbox, tmp_path)
+    copy = Path(env["MELTANO_PROJECT_ROOT"])
+    assert copy == tmp_path / "project"
+    assert (copy / "meltano.yml").read_text() == (ROOT / "meltano.yml").read_text()
+    assert sorted(p.name for p in (copy / ".meltano").iterdir()) == list(PLUGIN_KINDS)
+    for kind in PLUGIN_KINDS:
+        assert (copy / ".meltano" / kind).resolve() == (ROOT / ".meltano" / kind).resolve()
+    assert (copy / "transform" / "dbt_project.yml").is_file()
+    assert not (copy / "transform" / "target").exists()

@@ -25,6 +25,7 @@ from tests.helpers import (
     kill_after,
     parse_messages,
     partitioned,
+    run_raw,
     run_sync,
     tap_process,
     unstamped,
@@ -88,6 +89,19 @@ def _assert_equals_a_full_run(sandbox, target: Target, config: dict[str, Any]) -
     assert len(expected) == len(full.records)
     assert target.tables[shape] == expected
     return full
+
+
+def test_a_run_that_adds_no_state_still_ends_on_its_state(sandbox, now):
+    """The SDK writes a STATE only when it changed, and the second run's last records
+    (``tracked``) change none: the run must still end on a STATE, or a target that emits only a
+    STATE no record followed (target-jsonl) hands Meltano nothing and the next run starts from
+    an older state."""
+    config = _config(sandbox, tweet_ids=sandbox.model.owned_ids()[:2], days_back_to_start_from=5)
+    first = run_sync(config)
+    messages = run_raw(config, state=first.final_state)
+    records = [m["stream"] for m in messages if m["type"] == "RECORD"]
+    assert records[-1] == "tracked"
+    assert messages[-1] == {"type": "STATE", "value": first.final_state}
 
 
 # ---------------------------------------------------------------------------- sequences
