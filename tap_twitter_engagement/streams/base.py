@@ -3,19 +3,22 @@ may refuse in part."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
+from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_twitter_engagement.api import PATHS
+from tap_twitter_engagement.batches import BatchFiles
 from tap_twitter_engagement.checks import MAX_COUNT, Tally
 from tap_twitter_engagement.errors import AccessRefused
 
 if TYPE_CHECKING:
     from singer_sdk import Tap
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
     from tap_twitter_engagement.run import AccountRun, Run
@@ -52,6 +55,9 @@ class TapStream(Stream):
     ) -> None:
         super().__init__(tap, schema=schema, name=name)
         self.run = run
+        #: With BATCH messages: what waits for the records written so far to be announced
+        #: (:meth:`after_batch`), e.g. a STATE that covers them.
+        self._after_batch: list[Callable[[], None]] = []
 
     @property
     @override
@@ -71,6 +77,76 @@ class TapStream(Stream):
     def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
         """The records of one account (``context`` is its partition)."""
         raise NotImplementedError
+
+    def after_batch(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once every record yielded so far is in a BATCH message written
+        (:meth:`get_batches`), or now when the stream writes RECORD messages."""
+        if self.get_batch_config(self.config) is None:
+            action()
+        else:
+            self._after_batch.append(action)
+
+    @override
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The records in files of ``batch_size``, written by the tap (``batches``): JSON Lines,
+        plain or gzip at a fast level as the encoding says, each record as its RECORD message
+        would carry it. Once the SDK has written a file's BATCH message it asks for the next
+        one; only then do the actions waiting on those records run (:meth:`after_batch`), so
+        STATE never claims a record in a file no target was told about. With several stream
+        maps (aliases) or another format, the SDK's own batcher."""
+        files = BatchFiles.for_config(batch_config, self.tap_name, self.name)
+        if files is None or len(self.stream_maps) != 1:
+            yield from super().get_batches(batch_config, context)
+            return
+        chunk: list[Record] = []
+        with self.get_record_counter() as counter, self.get_sync_timer() as timer:
+            for partition in [context] if context is not None else self.partitions or [None]:
+                counter.with_context(partition)
+                timer.with_context(partition)
+                for record in self._batch_records(partition):
+                    chunk.append(record)
+                    if len(chunk) >= files.batch_size:
+                        yield files.encoding, [files.write(chunk)]
+                        counter.increment(len(chunk))
+                        chunk = []
+                        self._run_after_batch()
+                if not chunk:  # everything yielded so far is announced
+                    self._run_after_batch()
+            if chunk:
+                yield files.encoding, [files.write(chunk)]
+                counter.increment(len(chunk))
+            self._run_after_batch()
+
+    def _batch_records(self, partition: Context | None) -> Iterator[Record]:
+        """The partition's records as RECORD messages carry them: post-processed, with the
+        partition's keys, without the properties the catalog deselects, through the stream
+        map."""
+        deselected = [p for p in self.schema["properties"] if not self.mask[("properties", p)]]
+        stream_map = self.stream_maps[0]
+        mapped = not (
+            isinstance(stream_map, SameRecordTransform) and not stream_map.flattening_enabled
+        )
+        for raw in self.get_records(partition):
+            record = self.post_process(raw, partition)
+            if record is None:
+                continue
+            for key, value in (partition or {}).items():
+                if key not in record:
+                    record[key] = value
+            for name in deselected:
+                record.pop(name, None)
+            if mapped:
+                record = stream_map.transform(record)
+                if record is None:
+                    continue
+            yield record
+
+    def _run_after_batch(self) -> None:
+        actions, self._after_batch = self._after_batch, []
+        for action in actions:
+            action()
 
 
 class EngagementStream(TapStream):

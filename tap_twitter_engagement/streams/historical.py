@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
@@ -227,16 +228,14 @@ class HistoricalEngagementStream(TapStream):
             format_api_time(plan.period.start),
             format_api_time(plan.period.end),
         )
-        # With BATCH messages a window's records may sit in a batch file not announced yet:
-        # the state then changes once, at the end, and the SDK writes it after the last batch.
-        batch_mode = self.get_batch_config(self.config) is not None
         tally = Tally()
         responses = self.pipeline().responses(account.user_id)
         try:
             for event in self.run.engine.run(plan, responses, tally):
                 if isinstance(event, Checkpoint):
-                    if event.final or not batch_mode:
-                        self._write_state(context, event, emit=not batch_mode)
+                    # With BATCH messages the window's last records may sit in a file not
+                    # announced yet: its STATE waits for that file's BATCH message.
+                    self.after_batch(partial(self._write_state, context, event))
                 else:
                     yield from event
         finally:
@@ -251,10 +250,9 @@ class HistoricalEngagementStream(TapStream):
         for line in tally.lines(where):
             self.logger.warning("%s", line)
 
-    def _write_state(self, context: Context | None, checkpoint: Checkpoint, *, emit: bool) -> None:
-        """Emit STATE holding what has been delivered (only after its records were written),
-        and the settings it was delivered for; ``emit=False`` only updates the state, for the
-        SDK to write after the last batch."""
+    def _write_state(self, context: Context | None, checkpoint: Checkpoint) -> None:
+        """Emit STATE holding what has been delivered (only after its records were written,
+        or announced in a BATCH message), and the settings it was delivered for."""
         state = self.get_context_state(context)
         encoded = checkpoint.coverage.encode()
         tracking = dict(checkpoint.tracking)
@@ -272,8 +270,7 @@ class HistoricalEngagementStream(TapStream):
             state.pop("replication_key_value", None)
         else:
             state["replication_key_value"] = last.isoformat()
-        if emit:
-            self.finalize_state_progress_markers(state)
+        self.finalize_state_progress_markers(state)
 
     def _drop_stream_level_state(self, last_complete: date) -> None:
         """A state from before accounts has its coverage at the stream level, for rows without
