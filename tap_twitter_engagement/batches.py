@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 GZIP_LEVEL = 1
 
 
-def _default(value: Any) -> Any:  # noqa: ANN401 - any value msgspec cannot encode
+def _default(value: Any) -> Any:
     """What msgspec cannot encode, as the tap's RECORD messages write it (ISO time, else str)."""
     return value.isoformat(sep="T") if hasattr(value, "isoformat") else str(value)
 

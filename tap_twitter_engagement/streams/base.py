@@ -102,7 +102,10 @@ class TapStream(Stream):
             return
         chunk: list[Record] = []
         with self.get_record_counter() as counter, self.get_sync_timer() as timer:
-            for partition in [context] if context is not None else self.partitions or [None]:
+            partitions: list[Context | None] = [context]
+            if context is None:
+                partitions = [*self.partitions] or [None]
+            for partition in partitions:
                 counter.with_context(partition)
                 timer.with_context(partition)
                 for record in self._batch_records(partition):

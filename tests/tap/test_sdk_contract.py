@@ -132,3 +132,46 @@ def test_the_sdk_syncs_streams_in_the_order_of_the_streams_mapping():
     with contextlib.redirect_stdout(io.StringIO()):
         Reordered(config={}, parse_env_config=False).sync_all()
     assert order == ["b", "a"]
+
+
+def test_the_sdk_writes_each_batch_message_before_it_asks_get_batches_for_the_next():
+    """The tap's ``get_batches`` writes a STATE only when the SDK asks it for the next batch,
+    which must come after the BATCH message of the one before: otherwise STATE would claim
+    records in a file no target was told about. The SDK must also send the encoding and
+    manifest ``get_batches`` yields as they are."""
+    events: list[str] = []
+
+    class Batching(_Counting):
+        def get_batches(self, batch_config: Any, context: Any = None) -> Any:  # noqa: ARG002
+            for n in range(2):
+                events.append(f"yield {n}")
+                yield batch_config.encoding, [f"file:///tmp/batch-{n}.jsonl"]
+            events.append("resumed")
+
+    class Writer(MessageWriter):
+        def write_message(self, message: Any) -> None:
+            kind = message.type.value if hasattr(message.type, "value") else message.type
+            if kind == "BATCH":
+                events.append(f"BATCH {message.manifest} {message.encoding.compression}")
+
+    class BatchTap(_Bare):
+        message_writer_class = Writer
+
+        def discover_streams(self) -> list[Stream]:
+            return [Batching(self)]
+
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "storage": {"root": "file:///tmp"},
+    }
+    tap = BatchTap(config={"batch_config": batch_config}, parse_env_config=False)
+    tap.streams["counting"].calls = []  # type: ignore[attr-defined]
+    with contextlib.redirect_stdout(io.StringIO()):
+        tap.sync_all()
+    assert events == [
+        "yield 0",
+        "BATCH ['file:///tmp/batch-0.jsonl'] none",
+        "yield 1",
+        "BATCH ['file:///tmp/batch-1.jsonl'] none",
+        "resumed",
+    ]

@@ -1,0 +1,227 @@
+"""BATCH messages: the tap's own JSONL files hold exactly RECORD mode's records, in order, plain
+or gzip as ``batch_config`` asks, and STATE never claims a record no BATCH message announced."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from singer_sdk.helpers._batch import BatchConfig
+
+from tap_twitter_engagement.batches import GZIP_LEVEL, BatchFiles
+from tap_twitter_engagement.coverage import Coverage, day_strings
+from tap_twitter_engagement.tap import TapTwitterEngagement
+from tests.helpers import by_key, expected_records, midnight, partition_state, run_sync, unstamped
+
+HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
+METRICS = ["impressions", "favorites"]
+#: The hourly shape's stream (``shape_stream_name``).
+STREAM = "historical_engagement_by_tweet_type_day_hour"
+
+
+@pytest.fixture
+def now(sandbox):
+    moment = sandbox.model.anchor + timedelta(hours=13, minutes=37)
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+def _settings(sandbox, **extra: Any) -> dict[str, Any]:
+    """26 tweets (two batches of ids) over 30 days (two windows), hourly: ~37,000 records."""
+    return {
+        "tweet_selection": "manual",
+        "tweet_ids": sandbox.model.owned_ids()[:26],
+        "engagement_types": METRICS,
+        "days_back_to_start_from": 30,
+        "group_by": HOURLY,
+        **extra,
+    }
+
+
+def _batch_config(root: Path, compression: str, size: int = 5000) -> dict[str, Any]:
+    return {
+        "encoding": {"format": "jsonl", "compression": compression},
+        "storage": {"root": root.as_uri(), "prefix": "b-"},
+        "batch_size": size,
+    }
+
+
+def _messages(config: dict[str, Any], state: dict[str, Any] | None = None) -> list[dict]:
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    with contextlib.redirect_stdout(wrapper):
+        TapTwitterEngagement(config=dict(config), state=state).sync_and_report()
+        wrapper.flush()
+    return [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
+
+
+def _read(url: str, compression: str) -> list[dict[str, Any]]:
+    data = Path(url.removeprefix("file://")).read_bytes()
+    if compression == "gzip":
+        assert data[:2] == b"\x1f\x8b"  # a gzip member
+        data = gzip.decompress(data)
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def _announced(messages: list[dict], stream: str = "historical_engagement") -> list[dict]:
+    """Every record the BATCH messages of ``stream`` announce, in message and manifest order."""
+    records = []
+    for message in messages:
+        if message["type"] == "BATCH" and message["stream"] == stream:
+            compression = message["encoding"]["compression"]
+            for url in message["manifest"]:
+                records += _read(url, compression)
+    return records
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_batch_files_hold_exactly_the_records_of_record_messages(
+    sandbox, now, tmp_path, compression
+):
+    settings = _settings(sandbox)
+    plain = run_sync(sandbox.tap_config(**settings))
+    sandbox.reset()
+    config = sandbox.tap_config(**settings, batch_config=_batch_config(tmp_path, compression))
+    messages = _messages(config)
+    assert "RECORD" not in {m["type"] for m in messages if m.get("stream") == STREAM}
+    batches = [m for m in messages if m["type"] == "BATCH" and m["stream"] == STREAM]
+    records = _announced(messages, STREAM)
+    # Same records, same values, same order; every file full but the last.
+    assert unstamped(records) == unstamped(plain.records)
+    assert len(records) == 26 * 30 * 24 * 2
+    assert len(batches) == -(-len(records) // 5000)
+    assert [len(_read(b["manifest"][0], compression)) for b in batches[:-1]] == [5000] * (
+        len(batches) - 1
+    )
+    # The SDK's manifest format, which its targets read.
+    for batch in batches:
+        assert batch["encoding"] == {"format": "jsonl", "compression": compression}
+        (url,) = batch["manifest"]
+        assert url.startswith(f"file://{tmp_path}/b-tap-twitter-engagement--{STREAM}-")
+        assert url.endswith(".json.gz" if compression == "gzip" else ".jsonl")
+    # The exact counts, as the model says.
+    today = midnight(now)
+    expected = expected_records(
+        sandbox, settings["tweet_ids"], METRICS, today - timedelta(days=30), today, HOURLY
+    )
+    assert by_key(records) == by_key(expected)
+    # The final state equals RECORD mode's.
+    assert messages[-1]["type"] == "STATE"
+    assert messages[-1]["value"] == plain.final_state
+
+
+def test_gzip_is_fast_and_smaller_than_plain(tmp_path):
+    """A fast level: the files are gzip at level 1 (the SDK's own batcher writes level 9)."""
+    records = [{"n": n, "day": "2026-01-01", "count": n % 7} for n in range(2000)]
+    sizes = {}
+    for compression in ("gzip", "none"):
+        config = BatchConfig.from_dict(_batch_config(tmp_path, compression))
+        url = BatchFiles(config, "tap", "s").write(records)
+        assert _read(url, compression) == records
+        sizes[compression] = Path(url.removeprefix("file://")).stat().st_size
+    assert GZIP_LEVEL == 1
+    assert sizes["gzip"] * 4 < sizes["none"]
+
+
+def test_state_moves_only_after_the_batch_holding_its_records(sandbox, now, tmp_path):
+    """Every STATE claims only records announced before it: each (tweet, metric, day) its
+    coverage holds has all its hours in files of BATCH messages written before it. With files
+    of 3,000 records the coverage advances during the run, window by window."""
+    settings = _settings(sandbox, engagement_types=["impressions"])
+    config = sandbox.tap_config(**settings, batch_config=_batch_config(tmp_path, "none", 3000))
+    messages = _messages(config)
+    today = midnight(now)
+    expected = by_key(
+        expected_records(
+            sandbox,
+            settings["tweet_ids"],
+            ["impressions"],
+            today - timedelta(days=30),
+            today,
+            HOURLY,
+        )
+    )
+    advances = 0
+    seen = None
+    for i, message in enumerate(messages):
+        if message["type"] != "STATE":
+            continue
+        encoded = partition_state(message["value"], STREAM).get("coverage")
+        if encoded is None or encoded == seen:
+            continue
+        seen, advances = encoded, advances + 1
+        coverage = Coverage.decode(encoded)
+        announced = by_key(_announced(messages[:i], STREAM))
+        claimed = {
+            key: count
+            for key, count in expected.items()
+            if dict(key)["engagement_date"]
+            in day_strings(coverage.get(dict(key)["tweet_id"], "impressions"))
+        }
+        assert claimed
+        assert claimed.items() <= announced.items()
+    assert advances == 2  # the first window (28 days), then both: during the run
+
+
+@pytest.mark.parametrize("crash_at", [0, 1])
+def test_a_resume_from_any_state_after_a_batch_ends_equal_to_one_run(
+    sandbox, now, tmp_path, crash_at
+):
+    """A crash right after a STATE, then a run from that STATE: what the target loaded from
+    both runs' BATCH messages equals one uninterrupted run's records."""
+    settings = _settings(sandbox, engagement_types=["impressions"])
+    config = sandbox.tap_config(**settings, batch_config=_batch_config(tmp_path, "gzip", 3000))
+    messages = _messages(config)
+    full = by_key(_announced(messages, STREAM))
+    states = [
+        i
+        for i, m in enumerate(messages)
+        if m["type"] == "STATE" and partition_state(m["value"], STREAM).get("coverage")
+    ]
+    cut = states[crash_at]
+    target: dict[tuple, int] = {}
+    target.update(by_key(_announced(messages[:cut], STREAM)))
+    sandbox.reset()
+    resumed = _messages(config, state=messages[cut]["value"])
+    assert len(sandbox.requests("insights/historical")) < 4  # the covered window is not re-read
+    target.update(by_key(_announced(resumed, STREAM)))
+    assert target == full
+
+
+def test_other_streams_and_stream_maps_write_what_record_messages_carry(sandbox, now, tmp_path):
+    """The tracked stream's batch holds its RECORD messages' records; a stream map's filter and
+    computed column apply to batch files as to RECORD messages."""
+    maps = {
+        "historical_engagement": {
+            "__filter__": "engagement_type == 'impressions'",
+            "month": "engagement_date[:7]",
+        }
+    }
+    settings = {
+        "tweet_selection": "manual",
+        "tweet_ids": sandbox.model.owned_ids()[:3],
+        "engagement_types": ["impressions", "favorites"],
+        "days_back_to_start_from": 10,
+        "stream_maps": maps,
+    }
+    plain = run_sync(sandbox.tap_config(**settings))
+    messages = _messages(
+        sandbox.tap_config(**settings, batch_config=_batch_config(tmp_path, "gzip"))
+    )
+    records = _announced(messages)
+    assert records
+    assert unstamped(records) == unstamped(plain.records)
+    assert {r["engagement_type"] for r in records} == {"impressions"}
+    assert all(r["month"] == r["engagement_date"][:7] for r in records)
+    tracked = _announced(messages, "tracked")
+    assert tracked
+    assert [{k: v for k, v in r.items() if k != "snapshot_at"} for r in tracked] == [
+        {k: v for k, v in r.items() if k != "snapshot_at"} for r in plain.by_stream["tracked"]
+    ]
