@@ -25,7 +25,14 @@ from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import MappingError
 from singer_sdk.plugin_base import _ConfigInput as ConfigInput  # the SDK's --config value
-from singer_sdk.singerlib import Catalog, Message, MetadataMapping, Schema, StateMessage
+from singer_sdk.singerlib import (
+    Catalog,
+    Message,
+    MetadataMapping,
+    Schema,
+    SingerMessageType,
+    StateMessage,
+)
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 from typing_extensions import override
 
@@ -87,16 +94,22 @@ ABOUT_CUT = (
 
 
 class MessageWriter(MsgSpecWriter):
-    """The msgspec writer, but a target that stops reading ends the run with one line.
+    """The msgspec writer, but a target that stops reading ends the run with one line, and
+    RECORD messages are not flushed one by one.
 
     Every Singer message (a sync, ``--test``) goes through here, so this is the one place that
     knows a broken pipe means the target stopped reading, and not a socket of the client.
+    A flush per record was a system call per record; records now go out as the buffer fills,
+    and every other message (SCHEMA, STATE, BATCH) flushes what is buffered: STATE still
+    reaches the target after its records, in the same stream, and never before them.
     """
 
     @override
     def write_message(self, message: Message) -> None:
         try:
-            super().write_message(message)
+            sys.stdout.buffer.write(self.format_message(message))
+            if message.type != SingerMessageType.RECORD:
+                sys.stdout.flush()
         except BrokenPipeError:
             raise broken_pipe(TARGET_STOPPED) from None
 

@@ -55,9 +55,11 @@ class TapStream(Stream):
     ) -> None:
         super().__init__(tap, schema=schema, name=name)
         self.run = run
-        #: With BATCH messages: what waits for the records written so far to be announced
-        #: (:meth:`after_batch`), e.g. a STATE that covers them.
+        #: With BATCH messages: what waits for the records yielded so far to be announced
+        #: (:meth:`after_batch`), e.g. a STATE that covers them; and the records yielded and
+        #: not yet in a file (None while the SDK's own batcher writes them).
         self._after_batch: list[Callable[[], None]] = []
+        self._unannounced: list[Record] | None = None
 
     @property
     @override
@@ -79,9 +81,10 @@ class TapStream(Stream):
         raise NotImplementedError
 
     def after_batch(self, action: Callable[[], None]) -> None:
-        """Run ``action`` once every record yielded so far is in a BATCH message written
-        (:meth:`get_batches`), or now when the stream writes RECORD messages."""
-        if self.get_batch_config(self.config) is None:
+        """Run ``action`` once every record yielded so far is in a file a BATCH message
+        announced (:meth:`get_batches`): now if they all are, or when the stream writes RECORD
+        messages (they are written as they are yielded)."""
+        if self.get_batch_config(self.config) is None or self._unannounced == []:
             action()
         else:
             self._after_batch.append(action)
@@ -98,9 +101,13 @@ class TapStream(Stream):
         maps (aliases) or another format, the SDK's own batcher."""
         files = BatchFiles.for_config(batch_config, self.tap_name, self.name)
         if files is None or len(self.stream_maps) != 1:
+            # The SDK's batcher announces its files as it goes but tells no one: what waits
+            # for the records runs after its last file's BATCH message.
             yield from super().get_batches(batch_config, context)
+            self._run_after_batch()
             return
         chunk: list[Record] = []
+        self._unannounced = chunk
         with self.get_record_counter() as counter, self.get_sync_timer() as timer:
             partitions: list[Context | None] = [context]
             if context is None:
@@ -113,13 +120,12 @@ class TapStream(Stream):
                     if len(chunk) >= files.batch_size:
                         yield files.encoding, [files.write(chunk)]
                         counter.increment(len(chunk))
-                        chunk = []
+                        chunk.clear()
                         self._run_after_batch()
-                if not chunk:  # everything yielded so far is announced
-                    self._run_after_batch()
             if chunk:
                 yield files.encoding, [files.write(chunk)]
                 counter.increment(len(chunk))
+                chunk.clear()
             self._run_after_batch()
 
     def _batch_records(self, partition: Context | None) -> Iterator[Record]:

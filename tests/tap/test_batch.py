@@ -7,6 +7,7 @@ import contextlib
 import gzip
 import io
 import json
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,16 @@ from singer_sdk.helpers._batch import BatchConfig
 from tap_twitter_engagement.batches import GZIP_LEVEL, BatchFiles
 from tap_twitter_engagement.coverage import Coverage, day_strings
 from tap_twitter_engagement.tap import TapTwitterEngagement
-from tests.helpers import by_key, expected_records, midnight, partition_state, run_sync, unstamped
+from tests.helpers import (
+    by_key,
+    expected_records,
+    midnight,
+    partition_state,
+    run_sync,
+    tap_process,
+    unstamped,
+)
+from tests.tap.test_failures import Output
 
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 METRICS = ["impressions", "favorites"]
@@ -225,3 +235,51 @@ def test_other_streams_and_stream_maps_write_what_record_messages_carry(sandbox,
     assert [{k: v for k, v in r.items() if k != "snapshot_at"} for r in tracked] == [
         {k: v for k, v in r.items() if k != "snapshot_at"} for r in plain.by_stream["tracked"]
     ]
+
+
+def test_a_signal_while_waiting_leaves_a_state_of_announced_records_only(sandbox, tmp_path):
+    """SIGTERM while a 429 holds the second window: the files of the first window were
+    announced and its STATE written as soon as its last file's BATCH message was, so the run
+    ends claiming exactly the first window, and a resume from it ends equal to one run."""
+    settings = {
+        "tweet_selection": "manual",
+        "tweet_ids": sandbox.model.owned_ids()[:30],  # 2 batches per window
+        "engagement_types": ["impressions"],
+        "days_back_to_start_from": 40,  # 2 windows
+        "max_concurrent_requests": 1,
+        "max_wait_seconds": 3600,
+    }
+    full = run_sync(sandbox.tap_config(**settings))
+    first_days = sorted({r["engagement_date"] for r in full.records})[:28]
+    first = [r for r in full.records if r["engagement_date"] in first_days]
+    # Files of exactly the first window's records: it ends at a file's end.
+    config = sandbox.tap_config(
+        **settings, batch_config=_batch_config(tmp_path, "none", size=len(first))
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    sandbox.reset()
+    # GET /2/users/me, then window 1 (requests 2 and 3); request 4 gets a 429 for 3000 s.
+    sandbox.faults.burst_429_every, sandbox.faults.burst_429_length = 4, 1
+    sandbox.faults.burst_429_header, sandbox.faults.burst_429_seconds = "retry-after", 3000
+    process = tap_process(config_path, logs=True)
+    output = Output(process)
+    output.wait_for("Retrying POST /insights/engagement/historical in 3000")
+    process.send_signal(signal.SIGTERM)
+    out, err = output.finish()
+    assert process.returncode == 143, err[-3000:]
+    messages = [json.loads(line) for line in out.splitlines()]
+    announced = _announced(messages)
+    assert by_key(announced) == by_key(first)
+    last_state = [m for m in messages if m["type"] == "STATE"][-1]["value"]
+    coverage = Coverage.decode(partition_state(last_state)["coverage"])
+    claimed = {
+        (tweet_id, day)
+        for tweet_id in settings["tweet_ids"]
+        for day in day_strings(coverage.get(tweet_id, "impressions"))
+    }
+    assert claimed == {(tweet_id, day) for tweet_id in settings["tweet_ids"] for day in first_days}
+    sandbox.faults.burst_429_every = 0
+    sandbox.reset()
+    resumed = _messages(config, state=last_state)
+    assert {**by_key(announced), **by_key(_announced(resumed))} == by_key(full.records)
