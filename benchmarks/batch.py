@@ -77,9 +77,10 @@ def _config(sandbox: Sandbox, n_ids: int, days: int, grain: str, mode: str, root
 
 def measure(
     sandbox: Sandbox, n_ids: int, days: int, grain: str, rounds: int = ROUNDS
-) -> dict[str, tuple[float, float]]:
-    """Best wall and best CPU seconds of each mode for one job."""
-    best: dict[str, tuple[float, float]] = {}
+) -> dict[str, tuple[float, float, int]]:
+    """Best wall and best CPU seconds of each mode for one job, and the bytes of its batch
+    files."""
+    best: dict[str, tuple[float, float, int]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         # Warm the sandbox's model caches: its compute stands in for the remote API.
@@ -88,10 +89,12 @@ def measure(
             for mode in MODES:
                 sandbox.reset()
                 wall, cpu, _ = run_timed(_config(sandbox, n_ids, days, grain, mode, root))
-                old = best.get(mode, (wall, cpu))
-                best[mode] = (min(old[0], wall), min(old[1], cpu))
+                size = 0
                 for file in root.iterdir():  # the files of a run are not needed after it
+                    size += file.stat().st_size
                     file.unlink()
+                old = best.get(mode, (wall, cpu, size))
+                best[mode] = (min(old[0], wall), min(old[1], cpu), size)
     return best
 
 
@@ -105,15 +108,15 @@ def record_vs_batch(sandbox: Sandbox, scale: float) -> list[tuple[str, str, str,
         best = measure(sandbox, n_ids, days, grain, rounds)
         per_day = 24 if grain == "hourly" else 1
         records = n_ids * days * len(HISTORICAL_METRICS) * per_day
-        wall_r, cpu_r = best["RECORD"]
+        wall_r, cpu_r, _ = best["RECORD"]
         parts = [f"RECORD {wall_r:.2f} s wall, {cpu_r:.2f} s CPU"]
         ratios = []
         for mode in MODES[1:]:
-            wall, cpu = best[mode]
+            wall, cpu, size = best[mode]
             ratios.append(wall_r / wall)
             parts.append(
-                f"{mode} {wall:.2f} s, {cpu:.2f} s CPU: RECORD/BATCH {wall_r / wall:.2f} wall, "
-                f"{cpu_r / cpu:.2f} CPU"
+                f"{mode} {wall:.2f} s, {cpu:.2f} s CPU, {size / 2**20:.1f} MiB: RECORD/BATCH "
+                f"{wall_r / wall:.2f} wall, {cpu_r / cpu:.2f} CPU"
             )
         hourly = grain == "hourly"
         rows.append(

@@ -20,6 +20,7 @@ from tap_twitter_engagement.batches import GZIP_LEVEL, BatchFiles
 from tap_twitter_engagement.coverage import Coverage, day_strings
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import (
+    KNOWN_SECRETS,
     by_key,
     expected_records,
     midnight,
@@ -29,6 +30,7 @@ from tests.helpers import (
     unstamped,
 )
 from tests.tap.test_failures import Output
+from twitter_engagement_sandbox import Sandbox
 
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 METRICS = ["impressions", "favorites"]
@@ -283,3 +285,45 @@ def test_a_signal_while_waiting_leaves_a_state_of_announced_records_only(sandbox
     sandbox.reset()
     resumed = _messages(config, state=last_state)
     assert {**by_key(announced), **by_key(_announced(resumed))} == by_key(full.records)
+
+
+def test_several_accounts_batch_as_record_messages_and_keep_their_states(tmp_path):
+    """Three accounts (partitions) in files of 700 records, a file spanning two accounts: the
+    records are RECORD mode's, in order, and each account's STATE is RECORD mode's; every STATE
+    claims only announced records."""
+    with Sandbox(seed=17, tweets=40, accounts=3, revision_hours=0, rate_limit_per_second=0) as sb:
+        KNOWN_SECRETS.update(sb.secret_values())
+        moment = sb.model.anchor + timedelta(hours=13, minutes=37)
+        with time_machine.travel(moment, tick=True):
+            settings = {
+                "number_of_tweets": 10,
+                "engagement_types": METRICS,
+                "days_back_to_start_from": 35,
+                "max_concurrent_requests": 4,
+            }
+            plain = run_sync(sb.tap_config_accounts(**settings))
+            sb.reset()
+            config = sb.tap_config_accounts(
+                **settings, batch_config=_batch_config(tmp_path, "gzip", size=700)
+            )
+            messages = _messages(config)
+    records = _announced(messages)
+    assert len({r["account_id"] for r in records}) == 3
+    assert unstamped(records) == unstamped(plain.records)
+    assert messages[-1]["value"] == plain.final_state
+    for i, message in enumerate(messages):
+        if message["type"] != "STATE":
+            continue
+        announced = by_key(_announced(messages[:i]))
+        for account in sb.model.accounts:
+            coverage = partition_state(message["value"], account_id=account.id).get("coverage")
+            if coverage is None:
+                continue
+            claimed = {
+                key
+                for key in by_key(plain.records)
+                if dict(key)["account_id"] == account.id
+                and dict(key)["engagement_date"]
+                in day_strings(Coverage.decode(coverage).get(dict(key)["tweet_id"], "impressions"))
+            }
+            assert claimed <= announced.keys()
