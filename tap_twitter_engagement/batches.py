@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -25,8 +26,9 @@ GZIP_LEVEL = 1
 
 
 def _default(value: Any) -> Any:
-    """What msgspec cannot encode, as the tap's RECORD messages write it (ISO time, else str)."""
-    return value.isoformat(sep="T") if hasattr(value, "isoformat") else str(value)
+    """What msgspec cannot encode, as the tap's RECORD messages write it (the SDK's msgspec
+    writer: a datetime in ISO form, anything else as ``str``)."""
+    return value.isoformat(sep="T") if isinstance(value, datetime) else str(value)
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_default, decimal_format="number")

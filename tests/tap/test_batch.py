@@ -8,12 +8,14 @@ import gzip
 import io
 import json
 import signal
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+from singer_sdk.contrib.msgspec import serialize_jsonl
 from singer_sdk.helpers._batch import BatchConfig
 
 from tap_twitter_engagement.batches import GZIP_LEVEL, BatchFiles
@@ -327,3 +329,23 @@ def test_several_accounts_batch_as_record_messages_and_keep_their_states(tmp_pat
                 in day_strings(Coverage.decode(coverage).get(dict(key)["tweet_id"], "impressions"))
             }
             assert claimed <= announced.keys()
+
+
+def test_values_msgspec_cannot_encode_are_written_as_record_messages_write_them(tmp_path):
+    """Byte for byte what the SDK's msgspec writer (the tap's RECORD messages) writes."""
+    config = BatchConfig.from_dict(_batch_config(tmp_path, "none"))
+    record = {
+        "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "day": date(2026, 1, 2),
+        "amount": Decimal("1.50"),
+        "n": 2**63 - 1,
+        "ok": True,
+        "none": None,
+    }
+    url = BatchFiles(config, "tap", "s").write([record])
+    written = Path(url.removeprefix("file://")).read_bytes()
+    assert written == (
+        b'{"at":"2026-01-02T03:04:05Z","day":"2026-01-02","amount":1.50,'
+        b'"n":9223372036854775807,"ok":true,"none":null}\n'
+    )
+    assert written == bytes(serialize_jsonl(record))  # what a RECORD message's record holds
