@@ -98,7 +98,8 @@ class TapStream(Stream):
         would carry it. Once the SDK has written a file's BATCH message it asks for the next
         one; only then do the actions waiting on those records run (:meth:`after_batch`), so
         STATE never claims a record in a file no target was told about. With several stream
-        maps (aliases) or another format, the SDK's own batcher."""
+        maps (a stream split in several) or another format, the SDK's batcher. ``--test``'s
+        cap (``ABORT_AT_RECORD_COUNT``) ends the stream after that many records."""
         files = BatchFiles.for_config(batch_config, self.tap_name, self.name)
         if files is None or len(self.stream_maps) != 1:
             # The SDK's batcher announces its files as it goes but tells no one: what waits
@@ -108,6 +109,7 @@ class TapStream(Stream):
             return
         chunk: list[Record] = []
         self._unannounced = chunk
+        cap, written = self.ABORT_AT_RECORD_COUNT, 0
         with self.get_record_counter() as counter, self.get_sync_timer() as timer:
             partitions: list[Context | None] = [context]
             if context is None:
@@ -117,11 +119,14 @@ class TapStream(Stream):
                 timer.with_context(partition)
                 for record in self._batch_records(partition):
                     chunk.append(record)
-                    if len(chunk) >= files.batch_size:
+                    if len(chunk) >= files.batch_size or written + len(chunk) == cap:
                         yield files.encoding, [files.write(chunk)]
                         counter.increment(len(chunk))
+                        written += len(chunk)
                         chunk.clear()
                         self._run_after_batch()
+                        if written == cap:
+                            return
             if chunk:
                 yield files.encoding, [files.write(chunk)]
                 counter.increment(len(chunk))

@@ -349,3 +349,21 @@ def test_values_msgspec_cannot_encode_are_written_as_record_messages_write_them(
         b'"n":9223372036854775807,"ok":true,"none":null}\n'
     )
     assert written == bytes(serialize_jsonl(record))  # what a RECORD message's record holds
+
+
+def test_test_mode_writes_one_record_per_stream(sandbox, now, tmp_path):
+    """``--test`` (a dry run of one record per stream) with ``batch_config``: one file of one
+    record (the SDK's own batcher writes none: its cap fails the file it was filling)."""
+    config = sandbox.tap_config(
+        **_settings(sandbox, tweet_ids=sandbox.model.owned_ids()[:2], days_back_to_start_from=3),
+        batch_config=_batch_config(tmp_path, "gzip"),
+    )
+    buffer = io.BytesIO()
+    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
+    with contextlib.redirect_stdout(wrapper):
+        TapTwitterEngagement(config=dict(config)).run_sync_dry_run(dry_run_record_limit=1)
+        wrapper.flush()
+    messages = [json.loads(line) for line in buffer.getvalue().decode().splitlines()]
+    records = _announced(messages, STREAM)
+    assert len(records) == 1
+    assert records[0]["tweet_id"] in config["tweet_ids"]
