@@ -11,8 +11,11 @@ otherwise, named by ``file://`` (or any fsspec) URLs under the configured storag
 from __future__ import annotations
 
 import gzip
+import itertools
 import uuid
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +49,7 @@ class BatchFiles:
         prefix = config.storage.prefix or ""
         suffix = ".json.gz" if self.gzip else ".jsonl"
         self._name = f"{prefix}{tap_name}--{stream_name}-{uuid.uuid4()}-{{}}{suffix}"
-        self._written = 0
+        self._numbers = itertools.count(1)
 
     @classmethod
     def for_config(cls, config: BatchConfig, tap_name: str, stream_name: str) -> BatchFiles | None:
@@ -60,12 +63,45 @@ class BatchFiles:
 
     def write(self, records: Sequence[dict[str, Any]]) -> str:
         """One file holding ``records`` in order, one per line; its URL."""
-        data = _ENCODER.encode_lines(records)
+        return self.store(*self.encode(records))
+
+    def encode(self, records: Sequence[dict[str, Any]]) -> tuple[str, bytes]:
+        """The next file's name and its content before compression (the records may change
+        after this)."""
+        return self._name.format(next(self._numbers)), _ENCODER.encode_lines(records)
+
+    def store(self, filename: str, data: bytes) -> str:
+        """Compress and write a file (in any thread: zlib and the write release the GIL)."""
         if self.gzip:
             data = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
-        self._written += 1
-        filename = self._name.format(self._written)
         storage = self.config.storage
         with storage.open(filename, "wb") as file:
             file.write(data)
         return storage.get_url(filename)
+
+
+class BackgroundFiles:
+    """Files compressed and written in a thread of their own while the next file's records
+    are made, then handed out in the order they were submitted; at most one file is being
+    written and one waits to be handed out, so memory stays at about two files."""
+
+    def __init__(self, files: BatchFiles) -> None:
+        self.files = files
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="batch-files")
+        self._sent: deque[tuple[Future[str], int]] = deque()
+
+    def submit(self, records: Sequence[dict[str, Any]]) -> None:
+        """Encode ``records`` now (they may be reused after) and write them in the thread."""
+        filename, data = self.files.encode(records)
+        self._sent.append((self._pool.submit(self.files.store, filename, data), len(records)))
+
+    def written(self, keep: int = 0) -> Iterator[tuple[str, int]]:
+        """Each submitted file's URL and record count, in order, once written; ``keep``: how
+        many of the newest to leave writing."""
+        while len(self._sent) > keep:
+            future, count = self._sent.popleft()
+            yield future.result(), count
+
+    def close(self) -> None:
+        """Wait for the file being written (if any); drop the ones not started."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -3,7 +3,10 @@ may refuse in part."""
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
@@ -12,7 +15,7 @@ from singer_sdk.mapper import SameRecordTransform
 from typing_extensions import override
 
 from tap_twitter_engagement.api import PATHS
-from tap_twitter_engagement.batches import BatchFiles
+from tap_twitter_engagement.batches import BackgroundFiles, BatchFiles
 from tap_twitter_engagement.checks import MAX_COUNT, Tally
 from tap_twitter_engagement.errors import AccessRefused
 
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
+    from singer_sdk.metrics import Counter
 
     from tap_twitter_engagement.run import AccountRun, Run
 
@@ -55,11 +59,11 @@ class TapStream(Stream):
     ) -> None:
         super().__init__(tap, schema=schema, name=name)
         self.run = run
-        #: With BATCH messages: what waits for the records yielded so far to be announced
-        #: (:meth:`after_batch`), e.g. a STATE that covers them; and the records yielded and
-        #: not yet in a file (None while the SDK's own batcher writes them).
-        self._after_batch: list[Callable[[], None]] = []
-        self._unannounced: list[Record] | None = None
+        #: With BATCH messages: what waits for records to be announced (:meth:`after_batch`),
+        #: e.g. a STATE that covers them, each with how many records must be; and how far the
+        #: tap's files have got (None while the SDK's own batcher writes them).
+        self._after_batch: deque[tuple[float, Callable[[], None]]] = deque()
+        self._batches: _Batches | None = None
 
     @property
     @override
@@ -68,6 +72,13 @@ class TapStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        for item in self._items(context):
+            if isinstance(item, AfterBatch):  # only while the tap writes files; none is due
+                item.action()
+            else:
+                yield item
+
+    def _items(self, context: Context | None) -> Iterator[Record | AfterBatch]:
         account = self.run.account(context)
         if account is None:  # every account failed: the SDK still asks once, without context
             return
@@ -76,18 +87,26 @@ class TapStream(Stream):
         except AccessRefused as exc:
             self.run.fail(account, exc)
 
-    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
-        """The records of one account (``context`` is its partition)."""
+    def account_records(
+        self, account: AccountRun, context: Context | None
+    ) -> Iterable[Record | AfterBatch]:
+        """The records of one account (``context`` is its partition), and what must wait for
+        the records before it to be written (:meth:`after_batch`)."""
         raise NotImplementedError
 
-    def after_batch(self, action: Callable[[], None]) -> None:
-        """Run ``action`` once every record yielded so far is in a file a BATCH message
-        announced (:meth:`get_batches`): now if they all are, or when the stream writes RECORD
-        messages (they are written as they are yielded)."""
-        if self.get_batch_config(self.config) is None or self._unannounced == []:
+    def after_batch(self, action: Callable[[], None]) -> tuple[AfterBatch, ...]:
+        """Make ``action`` run once every record yielded so far is written: ``yield from`` what
+        this returns. With RECORD messages it runs now (records are written as they are
+        yielded); with the tap's BATCH files it is yielded among the records, and runs once the
+        records before it are in files whose BATCH messages were written (:meth:`get_batches`);
+        with the SDK's batcher, after its last file."""
+        if self.get_batch_config(self.config) is None:
             action()
+        elif self._batches is None:
+            self._after_batch.append((math.inf, action))
         else:
-            self._after_batch.append(action)
+            return (AfterBatch(action),)
+        return ()
 
     @override
     def get_batches(
@@ -105,44 +124,70 @@ class TapStream(Stream):
             # The SDK's batcher announces its files as it goes but tells no one: what waits
             # for the records runs after its last file's BATCH message.
             yield from super().get_batches(batch_config, context)
-            self._run_after_batch()
+            self._run_after_batch(math.inf)
             return
-        chunk: list[Record] = []
-        self._unannounced = chunk
-        cap, written = self.ABORT_AT_RECORD_COUNT, 0
-        with self.get_record_counter() as counter, self.get_sync_timer() as timer:
-            partitions: list[Context | None] = [context]
-            if context is None:
-                partitions = [*self.partitions] or [None]
-            for partition in partitions:
-                counter.with_context(partition)
-                timer.with_context(partition)
-                for record in self._batch_records(partition):
-                    chunk.append(record)
-                    if len(chunk) >= files.batch_size or written + len(chunk) == cap:
-                        yield files.encoding, [files.write(chunk)]
-                        counter.increment(len(chunk))
-                        written += len(chunk)
+        batches = self._batches = _Batches()
+        chunk, cap = batches.chunk, self.ABORT_AT_RECORD_COUNT
+        background = BackgroundFiles(files)
+        partitions: list[Context | None] = [context]
+        if context is None:
+            partitions = [*self.partitions] or [None]
+        try:
+            with self.get_record_counter() as counter, self.get_sync_timer() as timer:
+                for partition in partitions:
+                    counter.with_context(partition)
+                    timer.with_context(partition)
+                    for item in self._batch_records(partition):
+                        if isinstance(item, AfterBatch):
+                            if not chunk:  # all before it are in files: announce them now
+                                yield from self._announce(background, batches, counter)
+                            self._after_batch.append((batches.yielded, item.action))
+                            self._run_after_batch(batches.announced)
+                            continue
+                        chunk.append(item)
+                        if len(chunk) < files.batch_size and batches.yielded != cap:
+                            continue
+                        background.submit(chunk)
+                        batches.written += len(chunk)
                         chunk.clear()
-                        self._run_after_batch()
-                        if written == cap:
-                            return
-            if chunk:
-                yield files.encoding, [files.write(chunk)]
-                counter.increment(len(chunk))
-                chunk.clear()
-            self._run_after_batch()
+                        # The file before this one is written by now: announce it.
+                        yield from self._announce(background, batches, counter, keep=1)
+                        if batches.written == cap:
+                            break
+                    if batches.written == cap:
+                        break
+                if chunk:
+                    background.submit(chunk)
+                    batches.written += len(chunk)
+                    chunk.clear()
+                yield from self._announce(background, batches, counter)
+        finally:
+            background.close()
 
-    def _batch_records(self, partition: Context | None) -> Iterator[Record]:
+    def _announce(
+        self, background: BackgroundFiles, batches: _Batches, counter: Counter, keep: int = 0
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The written files (all but the ``keep`` newest) for the SDK to announce; once it
+        asks for the next, what waited on their records runs."""
+        for url, count in background.written(keep):
+            yield background.files.encoding, [url]
+            counter.increment(count)
+            batches.announced += count
+            self._run_after_batch(batches.announced)
+
+    def _batch_records(self, partition: Context | None) -> Iterator[Record | AfterBatch]:
         """The partition's records as RECORD messages carry them: post-processed, with the
         partition's keys, without the properties the catalog deselects, through the stream
-        map."""
+        map; what waits on them as it comes."""
         deselected = [p for p in self.schema["properties"] if not self.mask[("properties", p)]]
         stream_map = self.stream_maps[0]
         mapped = not (
             isinstance(stream_map, SameRecordTransform) and not stream_map.flattening_enabled
         )
-        for raw in self.get_records(partition):
+        for raw in self._items(partition):
+            if isinstance(raw, AfterBatch):
+                yield raw
+                continue
             record = self.post_process(raw, partition)
             if record is None:
                 continue
@@ -157,10 +202,32 @@ class TapStream(Stream):
                     continue
             yield record
 
-    def _run_after_batch(self) -> None:
-        actions, self._after_batch = self._after_batch, []
-        for action in actions:
-            action()
+    def _run_after_batch(self, announced: float) -> None:
+        """Run, in order, what waits for no more records than ``announced``."""
+        while self._after_batch and self._after_batch[0][0] <= announced:
+            self._after_batch.popleft()[1]()
+
+
+@dataclass(frozen=True, slots=True)
+class AfterBatch:
+    """Among a stream's records: ``action`` runs once the records before it are written."""
+
+    action: Callable[[], None]
+
+
+@dataclass
+class _Batches:
+    """How far a stream's BATCH files have got, in records: ``written`` were handed to a file
+    (being written or announced), ``announced`` are in files whose BATCH messages were written;
+    ``chunk`` holds those yielded since the last file."""
+
+    chunk: list[Record] = field(default_factory=list)
+    written: int = 0
+    announced: int = 0
+
+    @property
+    def yielded(self) -> int:
+        return self.written + len(self.chunk)
 
 
 class EngagementStream(TapStream):

@@ -8,9 +8,8 @@ records it covers. What is read, and how it is summed and covered, is the engine
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
@@ -24,7 +23,13 @@ from tap_twitter_engagement.engine import Checkpoint, RunPlan
 from tap_twitter_engagement.errors import StateError
 from tap_twitter_engagement.pipeline import BYTES_PER_COUNT, Pipeline
 from tap_twitter_engagement.rollup import CANONICAL_DAILY, COLUMNS, COUNT_COLUMN
-from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, Record, TapStream
+from tap_twitter_engagement.streams.base import (
+    ACCOUNT_ID,
+    COUNT_TYPE,
+    AfterBatch,
+    Record,
+    TapStream,
+)
 from tap_twitter_engagement.windows import PlannedRequest
 
 if TYPE_CHECKING:
@@ -212,7 +217,9 @@ class HistoricalEngagementStream(TapStream):
             raise StateError(f"{self.name}: {exc}") from None
 
     @override
-    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Record]:
+    def account_records(
+        self, account: AccountRun, context: Context | None
+    ) -> Iterable[Record | AfterBatch]:
         plan = self.plan(account)
         if not self.run.engine.shape.incremental:  # a shape without days keeps no coverage
             state = self.get_context_state(context)
@@ -235,7 +242,7 @@ class HistoricalEngagementStream(TapStream):
                 if isinstance(event, Checkpoint):
                     # With BATCH messages the window's last records may sit in a file not
                     # announced yet: its STATE waits for that file's BATCH message.
-                    self.after_batch(partial(self._write_state, context, event))
+                    yield from self.after_batch(self._state_writer(context, event))
                 else:
                     yield from event
         finally:
@@ -250,27 +257,32 @@ class HistoricalEngagementStream(TapStream):
         for line in tally.lines(where):
             self.logger.warning("%s", line)
 
-    def _write_state(self, context: Context | None, checkpoint: Checkpoint) -> None:
-        """Emit STATE holding what has been delivered (only after its records were written,
-        or announced in a BATCH message), and the settings it was delivered for."""
-        state = self.get_context_state(context)
+    def _state_writer(self, context: Context | None, checkpoint: Checkpoint) -> Callable[[], None]:
+        """What emits STATE holding what has been delivered at ``checkpoint`` and the settings it
+        was delivered for, to run once its records are written (or announced in BATCH
+        messages). Read now: the engine goes on adding to the checkpoint's coverage."""
         encoded = checkpoint.coverage.encode()
         tracking = dict(checkpoint.tracking)
-        if (
-            state.get("coverage") == encoded
-            and state.get("replication_key") == self.replication_key
-            and state.get("tracking") == tracking
-        ):
-            return
-        state["replication_key"] = self.replication_key
-        state["coverage"] = encoded
-        state["tracking"] = tracking
         last = checkpoint.coverage.last_day()
-        if last is None:
-            state.pop("replication_key_value", None)
-        else:
-            state["replication_key_value"] = last.isoformat()
-        self.finalize_state_progress_markers(state)
+
+        def write() -> None:
+            state = self.get_context_state(context)
+            if (
+                state.get("coverage") == encoded
+                and state.get("replication_key") == self.replication_key
+                and state.get("tracking") == tracking
+            ):
+                return
+            state["replication_key"] = self.replication_key
+            state["coverage"] = encoded
+            state["tracking"] = tracking
+            if last is None:
+                state.pop("replication_key_value", None)
+            else:
+                state["replication_key_value"] = last.isoformat()
+            self.finalize_state_progress_markers(state)
+
+        return write
 
     def _drop_stream_level_state(self, last_complete: date) -> None:
         """A state from before accounts has its coverage at the stream level, for rows without
