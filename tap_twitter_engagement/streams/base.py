@@ -114,11 +114,13 @@ class TapStream(Stream):
     ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
         """The records in files of ``batch_size``, written by the tap (``batches``): JSON Lines,
         plain or gzip at a fast level as the encoding says, each record as its RECORD message
-        would carry it. Once the SDK has written a file's BATCH message it asks for the next
-        one; only then do the actions waiting on those records run (:meth:`after_batch`), so
-        STATE never claims a record in a file no target was told about. With several stream
-        maps (a stream split in several) or another format, the SDK's batcher. ``--test``'s
-        cap (``ABORT_AT_RECORD_COUNT``) ends the stream after that many records."""
+        would carry it, compressed and written in a thread while the next file's records are
+        made. Once the SDK has written a file's BATCH message it asks for the next one; only
+        then does what waits on those records run (:meth:`after_batch`), so STATE never claims
+        a record in a file no target was told about; when the stream reaches such a wait with
+        every record before it in a file, those files are announced at once. With several
+        stream maps (a stream split in several) or another format, the SDK's batcher.
+        ``--test``'s cap (``ABORT_AT_RECORD_COUNT``) ends the stream after that many records."""
         files = BatchFiles.for_config(batch_config, self.tap_name, self.name)
         if files is None or len(self.stream_maps) != 1:
             # The SDK's batcher announces its files as it goes but tells no one: what waits
