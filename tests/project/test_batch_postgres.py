@@ -1,8 +1,8 @@
 """The tap's BATCH output at hourly grain, loaded into a real PostgreSQL by target-postgres.
 
 target-postgres (MeltanoLabs 0.8.1, singer-sdk's ``process_batch_files``) runs through Meltano
-in a copy of the project of this module's own, never in the checkout's ``.meltano/``; the rows
-it loads must be the sandbox's and RECORD mode's, for both codecs.
+in a copy of the project (``copy_project``), never in the checkout; the rows it loads must be
+the sandbox's and RECORD mode's, for both codecs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
 import subprocess
 from datetime import timedelta
 from typing import Any
@@ -22,7 +21,7 @@ import time_machine
 from tap_twitter_engagement.tap import TapTwitterEngagement
 from tests.helpers import by_key, expected_records, midnight, run_sync
 from tests.project.conftest import MeltanoProject, clean_env
-from tests.project.pipeline import ROOT
+from tests.project.pipeline import copy_project
 
 HOURLY = ["tweet.id", "engagement.type", "engagement.day", "engagement.hour"]
 TABLE = "historical_engagement_by_tweet_type_day_hour"
@@ -46,15 +45,9 @@ def now(sandbox):
 
 @pytest.fixture(scope="module")
 def loader(meltano: str, tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
-    """The project's ``meltano.yml`` and ``plugins/`` in a directory of their own, with
-    target-postgres installed there."""
-    root = tmp_path_factory.mktemp("batch-postgres-project")
-    shutil.copy(ROOT / "meltano.yml", root / "meltano.yml")
-    shutil.copytree(ROOT / "plugins", root / "plugins")
-    project = MeltanoProject(root, meltano)
-    installed = project.run("install", "--plugin-type", "loader", "target-postgres")
-    assert installed.returncode == 0, installed.stderr[-3000:]
-    return project
+    """A copy of the project of this module's own (``copy_project``: the installed plugins
+    linked), where Meltano runs target-postgres."""
+    return MeltanoProject(copy_project(tmp_path_factory.mktemp("batch") / "project"), meltano)
 
 
 def _messages(config: dict[str, Any]) -> bytes:
