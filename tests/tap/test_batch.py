@@ -17,10 +17,11 @@ import pytest
 import time_machine
 from singer_sdk.contrib.msgspec import serialize_jsonl
 from singer_sdk.helpers._batch import BatchConfig
+from singer_sdk.singerlib import RecordMessage, StateMessage
 
 from tap_twitter_engagement.batches import GZIP_LEVEL, BatchFiles
 from tap_twitter_engagement.coverage import Coverage, day_strings
-from tap_twitter_engagement.tap import TapTwitterEngagement
+from tap_twitter_engagement.tap import MessageWriter, TapTwitterEngagement
 from tests.helpers import (
     KNOWN_SECRETS,
     by_key,
@@ -367,3 +368,33 @@ def test_test_mode_writes_one_record_per_stream(sandbox, now, tmp_path):
     records = _announced(messages, STREAM)
     assert len(records) == 1
     assert records[0]["tweet_id"] in config["tweet_ids"]
+
+
+# ---------------------------------------------------------------------------- RECORD messages
+class _CountingStdout(io.TextIOWrapper):
+    """stdout over bytes that counts its flushes and what was written at each."""
+
+    def __init__(self) -> None:
+        self.raw_bytes = io.BytesIO()
+        super().__init__(io.BufferedWriter(self.raw_bytes), encoding="utf-8")
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        super().flush()
+        self.flushed_at.append(len(self.raw_bytes.getvalue()))
+
+
+def test_record_messages_are_not_flushed_one_by_one_and_state_flushes_them():
+    """A flush per record was a system call per record; a STATE (or any other message) flushes
+    the records before it, so the target never has a STATE before its records."""
+    writer = MessageWriter()
+    out = _CountingStdout()
+    with contextlib.redirect_stdout(out):
+        for n in range(3):
+            writer.write_message(RecordMessage(stream="s", record={"n": n}))
+        records_written = len(out.raw_bytes.getvalue())
+        writer.write_message(StateMessage(value={"bookmarks": {}}))
+    assert records_written == 0  # the records waited in the buffer
+    lines = [json.loads(line) for line in out.raw_bytes.getvalue().decode().splitlines()]
+    assert [m["type"] for m in lines] == ["RECORD", "RECORD", "RECORD", "STATE"]
+    assert out.flushed_at[-1] == len(out.raw_bytes.getvalue())  # all out after the STATE
