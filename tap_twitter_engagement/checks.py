@@ -385,17 +385,25 @@ def _buckets(
         if hours is None:
             tally.drop("day(s) outside the requested window", f"{shown(day_key)} ({at})")
             continue
-        where = f"{at} day {day_key}"
         if not hourly:
-            kept[day_key] = count(value, where)
+            # A JSON integer in range is the common case: checked inline, the message (and
+            # count()'s other forms) only when it is not. This runs once per count.
+            if type(value) is int and 0 <= value <= MAX_COUNT:
+                kept[day_key] = value
+            else:
+                kept[day_key] = count(value, f"{at} day {day_key}")
             continue
+        where = f"{at} day {day_key}"
         by_hour: dict[str, int] = {}
         for hour_key, number in mapping(value, where).items():
             hour = HOURS.get(hour_key)
             if hour is None or hour not in hours or HOUR_KEYS[hour] in by_hour:
                 tally.drop("hour(s) outside the window or repeated", f"{shown(hour_key)} ({where})")
                 continue
-            by_hour[HOUR_KEYS[hour]] = count(number, f"{where} hour {hour_key}")
+            if type(number) is int and 0 <= number <= MAX_COUNT:
+                by_hour[HOUR_KEYS[hour]] = number
+            else:
+                by_hour[HOUR_KEYS[hour]] = count(number, f"{where} hour {hour_key}")
         kept[day_key] = by_hour
     return kept
 
