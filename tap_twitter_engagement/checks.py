@@ -48,6 +48,7 @@ _DAY = timedelta(days=1)
 HOURS: dict[str, int] = {f"{h:02d}": h for h in range(24)} | {str(h): h for h in range(10)}
 HOUR_KEYS = tuple(f"{h:02d}" for h in range(24))
 _HOUR_INDEX = {key: hour for hour, key in enumerate(HOUR_KEYS)}
+_HOUR_KEY_SET = frozenset(HOUR_KEYS)
 #: Metrics an ``unsupported_*`` list excuses.
 _UNSUPPORTED = {
     "unsupported_for_video_views_tweet_ids": ("video_views",),
@@ -393,6 +394,10 @@ def _buckets(
             else:
                 kept[day_key] = count(value, f"{at} day {day_key}")
             continue
+        whole = _whole_day(value, hours)
+        if whole is not None:
+            kept[day_key] = whole
+            continue
         where = f"{at} day {day_key}"
         by_hour: dict[str, int] = {}
         for hour_key, number in mapping(value, where).items():
@@ -406,6 +411,18 @@ def _buckets(
                 by_hour[HOUR_KEYS[hour]] = count(number, f"{where} hour {hour_key}")
         kept[day_key] = by_hour
     return kept
+
+
+def _whole_day(value: Any, hours: range) -> dict[str, int] | None:
+    """A day asked whole that came as the 24 canonical hour keys, each a JSON integer in range:
+    the common case, checked in one go and kept as :func:`_buckets`' hour-by-hour check would
+    keep it (same keys, same order). ``None``: anything else, for that check to read."""
+    if len(hours) != 24 or type(value) is not dict or value.keys() != _HOUR_KEY_SET:
+        return None
+    for number in value.values():
+        if type(number) is not int or not 0 <= number <= MAX_COUNT:
+            return None
+    return dict(value)
 
 
 def _arrived(
