@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.mapper import SameRecordTransform, StreamMap
 from typing_extensions import override
 
 from tap_twitter_engagement.api import PATHS
@@ -73,12 +73,14 @@ class TapStream(Stream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         for item in self._items(context):
-            if isinstance(item, AfterBatch):  # only while the tap writes files; none is due
+            if isinstance(item, list):
+                yield from item
+            elif isinstance(item, AfterBatch):  # only while the tap writes files; none is due
                 item.action()
             else:
                 yield item
 
-    def _items(self, context: Context | None) -> Iterator[Record | AfterBatch]:
+    def _items(self, context: Context | None) -> Iterator[Item]:
         account = self.run.account(context)
         if account is None:  # every account failed: the SDK still asks once, without context
             return
@@ -87,11 +89,10 @@ class TapStream(Stream):
         except AccessRefused as exc:
             self.run.fail(account, exc)
 
-    def account_records(
-        self, account: AccountRun, context: Context | None
-    ) -> Iterable[Record | AfterBatch]:
-        """The records of one account (``context`` is its partition), and what must wait for
-        the records before it to be written (:meth:`after_batch`)."""
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Item]:
+        """The records of one account (``context`` is its partition), one by one or in lists
+        (the BATCH path takes a list in one go), and what must wait for the records before it
+        to be written (:meth:`after_batch`)."""
         raise NotImplementedError
 
     def after_batch(self, action: Callable[[], None]) -> tuple[AfterBatch, ...]:
@@ -146,14 +147,7 @@ class TapStream(Stream):
                             self._after_batch.append((batches.yielded, item.action))
                             self._run_after_batch(batches.announced)
                             continue
-                        chunk.append(item)
-                        if len(chunk) < files.batch_size and batches.yielded != cap:
-                            continue
-                        background.submit(chunk)
-                        batches.written += len(chunk)
-                        chunk.clear()
-                        # The file before this one is written by now: announce it.
-                        yield from self._announce(background, batches, counter, keep=1)
+                        yield from self._take(item, background, batches, counter)
                         if batches.written == cap:
                             break
                     if batches.written == cap:
@@ -166,6 +160,31 @@ class TapStream(Stream):
         finally:
             background.close()
 
+    def _take(
+        self,
+        records: list[Record],
+        background: BackgroundFiles,
+        batches: _Batches,
+        counter: Counter,
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """Add ``records`` to the file being filled; each full file to the writing thread, and
+        the one before it for the SDK to announce. Stops at ``--test``'s cap."""
+        chunk, size, cap = batches.chunk, background.files.batch_size, self.ABORT_AT_RECORD_COUNT
+        start = 0
+        while start < len(records) and batches.written != cap:
+            room = size - len(chunk)
+            if cap is not None:
+                room = min(room, cap - batches.yielded)
+            chunk.extend(records[start : start + room])
+            start += room
+            if len(chunk) < size and batches.yielded != cap:
+                return
+            background.submit(chunk)
+            batches.written += len(chunk)
+            chunk.clear()
+            # The file before this one is written by now: announce it.
+            yield from self._announce(background, batches, counter, keep=1)
+
     def _announce(
         self, background: BackgroundFiles, batches: _Batches, counter: Counter, keep: int = 0
     ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
@@ -177,19 +196,43 @@ class TapStream(Stream):
             batches.announced += count
             self._run_after_batch(batches.announced)
 
-    def _batch_records(self, partition: Context | None) -> Iterator[Record | AfterBatch]:
-        """The partition's records as RECORD messages carry them: post-processed, with the
-        partition's keys, without the properties the catalog deselects, through the stream
-        map; what waits on them as it comes."""
+    def _batch_records(self, partition: Context | None) -> Iterator[list[Record] | AfterBatch]:
+        """The partition's records in lists, as RECORD messages carry them (:meth:`_prepare`);
+        what waits on them as it comes."""
         deselected = [p for p in self.schema["properties"] if not self.mask[("properties", p)]]
-        stream_map = self.stream_maps[0]
-        mapped = not (
-            isinstance(stream_map, SameRecordTransform) and not stream_map.flattening_enabled
-        )
-        for raw in self._items(partition):
-            if isinstance(raw, AfterBatch):
-                yield raw
+        stream_map: StreamMap | None = self.stream_maps[0]
+        if isinstance(stream_map, SameRecordTransform) and not stream_map.flattening_enabled:
+            stream_map = None
+        # The common case, the tap's own records as they are: only the partition's keys added,
+        # in one loop over each list.
+        plain = not deselected and stream_map is None
+        plain = plain and type(self).post_process is Stream.post_process
+        keys = list((partition or {}).items())
+        for item in self._items(partition):
+            if isinstance(item, AfterBatch):
+                yield item
                 continue
+            records = item if isinstance(item, list) else [item]
+            if plain:
+                for key, value in keys:
+                    for record in records:
+                        if key not in record:
+                            record[key] = value
+                yield records
+            else:
+                yield self._prepare(records, partition, deselected, stream_map)
+
+    def _prepare(
+        self,
+        records: list[Record],
+        partition: Context | None,
+        deselected: list[str],
+        stream_map: StreamMap | None,
+    ) -> list[Record]:
+        """Records as RECORD messages carry them: post-processed, with the partition's keys,
+        without the properties the catalog deselects, through the stream map."""
+        prepared = []
+        for raw in records:
             record = self.post_process(raw, partition)
             if record is None:
                 continue
@@ -198,11 +241,10 @@ class TapStream(Stream):
                     record[key] = value
             for name in deselected:
                 record.pop(name, None)
-            if mapped:
-                record = stream_map.transform(record)
-                if record is None:
-                    continue
-            yield record
+            mapped = record if stream_map is None else stream_map.transform(record)
+            if mapped is not None:
+                prepared.append(mapped)
+        return prepared
 
     def _run_after_batch(self, announced: float) -> None:
         """Run, in order, what waits for no more records than ``announced``."""
@@ -215,6 +257,10 @@ class AfterBatch:
     """Among a stream's records: ``action`` runs once the records before it are written."""
 
     action: Callable[[], None]
+
+
+#: What a stream's ``account_records`` yields: a record, a list of them, or an AfterBatch.
+Item = Record | list[Record] | AfterBatch
 
 
 @dataclass

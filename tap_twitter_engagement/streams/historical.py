@@ -23,13 +23,7 @@ from tap_twitter_engagement.engine import Checkpoint, RunPlan
 from tap_twitter_engagement.errors import StateError
 from tap_twitter_engagement.pipeline import BYTES_PER_COUNT, Pipeline
 from tap_twitter_engagement.rollup import CANONICAL_DAILY, COLUMNS, COUNT_COLUMN
-from tap_twitter_engagement.streams.base import (
-    ACCOUNT_ID,
-    COUNT_TYPE,
-    AfterBatch,
-    Record,
-    TapStream,
-)
+from tap_twitter_engagement.streams.base import ACCOUNT_ID, COUNT_TYPE, Item, TapStream
 from tap_twitter_engagement.windows import PlannedRequest
 
 if TYPE_CHECKING:
@@ -217,9 +211,7 @@ class HistoricalEngagementStream(TapStream):
             raise StateError(f"{self.name}: {exc}") from None
 
     @override
-    def account_records(
-        self, account: AccountRun, context: Context | None
-    ) -> Iterable[Record | AfterBatch]:
+    def account_records(self, account: AccountRun, context: Context | None) -> Iterable[Item]:
         plan = self.plan(account)
         if not self.run.engine.shape.incremental:  # a shape without days keeps no coverage
             state = self.get_context_state(context)
@@ -244,7 +236,7 @@ class HistoricalEngagementStream(TapStream):
                     # announced yet: its STATE waits for that file's BATCH message.
                     yield from self.after_batch(self._state_writer(context, event))
                 else:
-                    yield from event
+                    yield event  # a list: the BATCH path takes it in one go
         finally:
             responses.close()
             self.report(account, tally)
