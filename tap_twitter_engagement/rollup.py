@@ -259,7 +259,6 @@ def canonical_records(
     """
     tweets = _mapping(grouping, "grouping", "tweet IDs")
     valid_days: set[str] = set()
-    hour_of: dict[str, int] = {}  # each hour key checked once: it runs once per hourly record
     for tweet_id in sorted(tweets, key=tweet_order):
         by_metric = _mapping(tweets[tweet_id], f"tweet {tweet_id}", "metrics")
         for metric in sorted(by_metric, key=metric_order):
@@ -291,15 +290,12 @@ def canonical_records(
                         }
                     continue
                 hours = _mapping(value, f"{where} day {day_key}", "hours")
-                for hour_key in hours:
-                    if hour_key not in hour_of:
-                        hour_of[hour_key] = _hour(hour_key, where)
-                for hour_key in sorted(hours, key=hour_of.__getitem__):
+                for hour_key in sorted(hours, key=lambda h: _hour(h, where)):
                     yield {
                         "tweet_id": tweet_id,
                         "engagement_type": metric,
                         "engagement_date": day_key,
-                        "engagement_hour": hour_of[hour_key],
+                        "engagement_hour": int(hour_key),
                         COUNT_COLUMN: _count(
                             hours[hour_key], where, "day", day_key, "hour", hour_key
                         ),
