@@ -6,7 +6,7 @@ hourly and daily grain, and prints wall and CPU seconds of the tap process (``os
 interpreter start-up and the fetch threads included, the sandbox, which stands in for the API,
 excluded) and RECORD's over BATCH's as ratios. Best of ``ROUNDS``, the modes interleaved, as on a
 shared machine a single run measures the neighbours as much as the code. ``record_vs_batch`` is
-the measurement ``bench.py`` can list; it returns ``(measure, result, target, met)`` rows.
+the measurement ``bench.py`` lists (rows ``9.``); its rows have ``bench.Row``'s fields.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,17 @@ MODES = ("RECORD", "BATCH none", "BATCH gzip")
 ROUNDS = 2
 #: What BATCH must give at hourly grain (issue 22): RECORD's wall time over BATCH's.
 TARGET = 3.0
+
+
+@dataclass
+class Row:
+    """One line of the results table, with ``bench.Row``'s fields (``bench.py`` imports this
+    module, so it cannot be imported from here)."""
+
+    measure: str
+    result: str
+    target: str
+    ok: bool
 
 
 def run_timed(config: dict[str, Any]) -> tuple[float, float, int]:
@@ -98,7 +110,7 @@ def measure(
     return best
 
 
-def record_vs_batch(sandbox: Sandbox, scale: float) -> list[tuple[str, str, str, bool]]:
+def record_vs_batch(sandbox: Sandbox, scale: float) -> list[Row]:
     """RECORD over BATCH (none, gzip) in wall and CPU seconds, hourly and daily grain."""
     rows = []
     # Hourly: 4 batches x 3 windows, 3.4 million rows; smaller jobs measure the sandbox's
@@ -122,7 +134,7 @@ def record_vs_batch(sandbox: Sandbox, scale: float) -> list[tuple[str, str, str,
             )
         hourly = grain == "hourly"
         rows.append(
-            (
+            Row(
                 f"9. RECORD vs BATCH, {grain}, ~{records:,} records ({n_ids} tweets x {days} "
                 "days x 17 metrics)",
                 "; ".join(parts),
@@ -142,9 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     ) as sandbox:
         rows = record_vs_batch(sandbox, 0.1 if args.smoke else 1.0)
     print("| measure | result | target | met |\n|---|---|---|---|")
-    for measure_, result, target, ok in rows:
-        print(f"| {measure_} | {result} | {target} | {'yes' if ok else 'NO'} |")
-    return 0 if all(r[3] for r in rows) or args.smoke else 1
+    for row in rows:
+        print(f"| {row.measure} | {row.result} | {row.target} | {'yes' if row.ok else 'NO'} |")
+    return 0 if all(r.ok for r in rows) or args.smoke else 1
 
 
 if __name__ == "__main__":
