@@ -182,8 +182,10 @@ def throughput_and_requests(sandbox: Sandbox, scale: float) -> list[Row]:
             f"conformance as the tap) {rates['NONE']:,.0f} rec/s = {ratio:.2f}; CPU: tap "
             f"{tap_cpu - startup:.2f} s (+ {startup:.2f} s start-up) vs floor {floor_cpu:.2f} s "
             f"= {cpu_ratio:.2f}",
-            ">= 0.80 (wall)",
-            ratio >= 0.8,
+            # Issue 22: the record path costs no more than the bare stream (not met yet: the
+            # SDK's per-record path is the floor itself; BATCH is the fast path, rows 9.).
+            ">= 1.00 (wall and CPU)",
+            ratio >= 1.0 and cpu_ratio >= 1.0,
         ),
         Row(
             "1b. floor by TYPE_CONFORMANCE_LEVEL (the tap uses NONE: its records are typed)",
