@@ -48,7 +48,9 @@ class BatchFiles:
         self.batch_size = max(1, config.batch_size)
         prefix = config.storage.prefix or ""
         suffix = ".json.gz" if self.gzip else ".jsonl"
-        self._name = f"{prefix}{tap_name}--{stream_name}-{uuid.uuid4()}-{{}}{suffix}"
+        # The stem is not a format template: a prefix may hold braces.
+        self._stem = f"{prefix}{tap_name}--{stream_name}-{uuid.uuid4()}"
+        self._suffix = suffix
         self._numbers = itertools.count(1)
 
     @classmethod
@@ -68,7 +70,8 @@ class BatchFiles:
     def encode(self, records: Sequence[dict[str, Any]]) -> tuple[str, bytes]:
         """The next file's name and its content before compression (the records may change
         after this)."""
-        return self._name.format(next(self._numbers)), _ENCODER.encode_lines(records)
+        name = f"{self._stem}-{next(self._numbers)}{self._suffix}"
+        return name, _ENCODER.encode_lines(records)
 
     def store(self, filename: str, data: bytes) -> str:
         """Compress and write a file (in any thread: zlib and the write release the GIL)."""

@@ -140,7 +140,7 @@ class Pipeline(Generic[K]):
                 finally:
                     self._release(item.weight)
         finally:
-            self._abandon(key)
+            self.abandon(key)
 
     def close(self) -> None:
         """Stop planning and sending (the run ended); threads in flight end with the run."""
@@ -194,7 +194,7 @@ class Pipeline(Generic[K]):
             self._outstanding -= 1
             self._lock.notify_all()
 
-    def _abandon(self, key: K) -> None:
+    def abandon(self, key: K) -> None:
         """No more of ``key``'s requests: cancel those not started, give back their weights
         (those running give theirs back when they end)."""
         with self._lock:

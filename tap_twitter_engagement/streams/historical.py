@@ -239,6 +239,9 @@ class HistoricalEngagementStream(TapStream):
                     yield event  # a list: the BATCH path takes it in one go
         finally:
             responses.close()
+            # Also when the engine failed before it asked for a response (the generator never
+            # started, so closing it gives back nothing): the account's requests end here.
+            self.pipeline().abandon(account.user_id)
             self.report(account, tally)
 
     def report(self, account: AccountRun, tally: Tally) -> None:

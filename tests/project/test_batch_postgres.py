@@ -7,19 +7,15 @@ the sandbox's and RECORD mode's, for both codecs.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 from datetime import timedelta
-from typing import Any
 
 import psycopg
 import pytest
 import time_machine
 
-from tap_twitter_engagement.tap import TapTwitterEngagement
-from tests.helpers import by_key, expected_records, midnight, run_sync
+from tests.helpers import by_key, expected_records, midnight, run_raw, run_sync
 from tests.project.conftest import MeltanoProject, clean_env
 from tests.project.pipeline import copy_project
 
@@ -50,15 +46,6 @@ def loader(meltano: str, tmp_path_factory: pytest.TempPathFactory) -> MeltanoPro
     return MeltanoProject(copy_project(tmp_path_factory.mktemp("batch") / "project"), meltano)
 
 
-def _messages(config: dict[str, Any]) -> bytes:
-    buffer = io.BytesIO()
-    wrapper = io.TextIOWrapper(buffer, encoding="utf-8")
-    with contextlib.redirect_stdout(wrapper):
-        TapTwitterEngagement(config=dict(config)).sync_and_report()
-        wrapper.flush()
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("compression", ["gzip", "none"])
 def test_hourly_batch_files_load_into_postgres_as_record_messages_do(
     loader, postgres, sandbox, now, tmp_path, compression
@@ -76,8 +63,9 @@ def test_hourly_batch_files_load_into_postgres_as_record_messages_do(
         "storage": {"root": (tmp_path / "batches").as_uri()},
         "batch_size": 10_000,
     }
-    output = _messages(sandbox.tap_config(**settings, batch_config=batch_config))
-    kinds = [json.loads(line)["type"] for line in output.splitlines()]
+    messages = run_raw(sandbox.tap_config(**settings, batch_config=batch_config))
+    output = "".join(json.dumps(m) + "\n" for m in messages).encode()
+    kinds = [m["type"] for m in messages]
     assert kinds.count("BATCH") >= 4  # ~37,000 hourly rows in files of 10,000
     assert "RECORD" not in kinds[: kinds.index("BATCH") + 1]
 
