@@ -41,6 +41,7 @@ MARTS = (
     "twitter_engagement__by_tweet_day",
     "twitter_engagement__by_account_day",
     "twitter_engagement__by_account_day_tracked",
+    "twitter_engagement__by_day",
     "int_twitter_engagement__tweet_metric_days",
 )
 
@@ -87,11 +88,14 @@ def switch(meltano: str, tmp_path_factory) -> Iterator[Switch]:
         )
         env["DBT_DUCKDB_PATH"] = str(tmp / "marts.duckdb")
         landed, states = [], []
-        for api, extra, blocks in (
-            ("engagement_api", ENGAGEMENT_ONLY, ["target-jsonl"]),
-            ("post_analytics", POST_ONLY, ["target-jsonl", "dbt-duckdb:build"]),
+        # The second run keeps fewer days provisional: days the first run left provisional are
+        # final now for what is tracked, while the untracked metric keeps its provisional rows.
+        for api, extra, lookback, blocks in (
+            ("engagement_api", ENGAGEMENT_ONLY, 3, ["target-jsonl"]),
+            ("post_analytics", POST_ONLY, 1, ["target-jsonl", "dbt-duckdb:build"]),
         ):
             env["TAP_TWITTER_ENGAGEMENT_API"] = api
+            env["TAP_TWITTER_ENGAGEMENT_LOOKBACK_DAYS"] = str(lookback)
             env["TAP_TWITTER_ENGAGEMENT_ENGAGEMENT_TYPES"] = json.dumps([*METRICS, extra])
             before = set((tmp / "jsonl").glob("*.jsonl"))
             sandbox.reset()
@@ -110,7 +114,9 @@ def test_post_analytics_lands_the_engagement_apis_counts_and_its_own_metric(swit
     for key, row in switch.post_analytics.items():
         before = switch.engagement_api[key]
         assert {m: row[m] for m in METRICS} == {m: before[m] for m in METRICS}
-        assert row["is_final"] == before["is_final"]
+        # provisional: the days within lookback_days of yesterday, and the one before them
+        assert before["is_final"] == (key[1] <= day(5))
+        assert row["is_final"] == (key[1] <= day(3))
         assert ENGAGEMENT_ONLY not in row
         assert POST_ONLY not in before
         for metric, source in [(POST_ONLY, row), (ENGAGEMENT_ONLY, before)] + [
@@ -144,6 +150,25 @@ def test_the_marts_hold_both_apis_counts_and_track_the_latest_configuration(swit
         key: count for key, count in per_account.items() if key[2] != ENGAGEMENT_ONLY
     }
     rows = marts["int_twitter_engagement__tweet_metric_days"]
+    # A day is final when what the configuration tracks is: the untracked metric's rows keep
+    # the provisional flag of its last read (days 3 and 4 back), and are never read again.
+    final = {
+        (r["account_id"], str(r["engagement_date"])): r["is_final"]
+        for r in marts["twitter_engagement__by_account_day"]
+    }
+    assert final == {
+        (account_id, day(back)): back >= 3
+        for account_id in {r["account_id"] for r in rows}
+        for back in range(1, DAYS + 1)
+    }
+    assert {
+        str(r["engagement_date"])
+        for r in rows
+        if r["engagement_type"] == ENGAGEMENT_ONLY and not r["is_final"]
+    } >= {day(3), day(4)}
+    assert {
+        (str(r["engagement_date"]), r["is_final"]) for r in marts["twitter_engagement__by_day"]
+    } == {(day(back), back >= 3) for back in range(1, DAYS + 1)}
     assert {r["stream"] for r in rows} == {"historical_engagement_wide"}
     assert {(r["engagement_type"], r["is_tracked"]) for r in rows} == {
         *((m, True) for m in [*METRICS, POST_ONLY]),

@@ -8,6 +8,15 @@
 {% endmacro %}
 
 
+{#- Whether a day's counts are final: those the configuration tracks, when it tracks any. A metric
+    or tweet it no longer reads keeps the flag of its last read and is never read again, so its
+    rows would keep a day provisional for good (after a switch of api, say). An is_tracked null
+    (the tracked stream never loaded) counts as tracked. -#}
+{% macro day_is_final() -%}
+    coalesce(bool_and(is_final) filter (where coalesce(is_tracked, true)), bool_and(is_final))
+{%- endmacro %}
+
+
 {#- Per account and UTC day from the canonical rows (only the tracked ones with
     `tracked_only`): the metrics summed over the account's tweets, final only when every row
     summed is, the rate, and the handle. -#}
@@ -18,7 +27,7 @@ with daily as (
         engagement_date,
         count(distinct tweet_id) as tweets,
         {{- metric_columns() }}
-        bool_and(is_final) as is_final
+        {{ day_is_final() }} as is_final
     from {{ ref("int_twitter_engagement__tweet_metric_days") }}
     {%- if tracked_only %}
     where is_tracked

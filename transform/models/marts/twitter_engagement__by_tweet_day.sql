@@ -7,7 +7,7 @@ with daily as (
         tweet_id,
         engagement_date,
         {{- metric_columns() }}
-        bool_and(is_final) as is_final
+        {{ day_is_final() }} as is_final
     from {{ ref("int_twitter_engagement__tweet_metric_days") }}
     group by account_id, tweet_id, engagement_date
 ),
